@@ -1,0 +1,52 @@
+"""What an artifact (the compiled ELF shared object) contains, as the loader sees it.
+
+The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bit words:
+
+    [0] VTABLE_MAGIC              [1] ABI_VERSION
+    [2] metadata: const char*     [3] metadata length in bytes
+    [4] init: uint32_t (*)(void *vmctx)              (see `aot.abi.signatures`)
+    [5] n_funcs                   [6] wasm_call pointers, one per *defined* function
+                                      (null for functions that cannot escape)
+    [7] n_imported_funcs          [8] host-call trampolines, one per imported function
+    [9] n_types                   [10] array-entry trampolines, one per module type
+
+Every pointer is resolved by the dynamic loader at `dlopen`.  The metadata is UTF-8 JSON
+following `METADATA_SCHEMA` below: everything the loader needs to instantiate the module
+without re-reading the wasm.
+"""
+
+from __future__ import annotations
+
+VTABLE_SYMBOL = "aot_vtable"
+VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
+ABI_VERSION = 1
+
+
+class VTable:
+    MAGIC = 0
+    ABI_VERSION = 1
+    METADATA = 2
+    METADATA_LEN = 3
+    INIT = 4
+    N_FUNCS = 5
+    FUNCS = 6
+    N_IMPORTED_FUNCS = 7
+    HOST_TRAMPOLINES = 8
+    N_TYPES = 9
+    ENTRIES = 10
+    SIZE = 11
+
+
+# Metadata schema (JSON).  Value types are spelled as in the text format ("i32", ...).
+METADATA_SCHEMA = {
+    "abi_version": "int, == ABI_VERSION",
+    "types": "[[params], [results]] per type index",
+    "imports": "[{module, name, kind: func|table|memory|global, type}] in order",
+    "funcs": "[type index] per function index (imports first)",
+    "tables": "[{elem, min, max}] defined tables",
+    "memories": "[{min, max}] defined memories",
+    "globals": "[{type, mutable}] defined globals",
+    "exports": "[{name, kind, index}]",
+    "start": "function index or null",
+    "names": "{module: str|null, functions: {index: name}}",
+}

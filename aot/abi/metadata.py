@@ -1,0 +1,152 @@
+"""The module description carried by an artifact: written by the compiler, read by the
+loader.  JSON, so that it is readable with `aot inspect` and cheap to parse."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from aot.abi.artifact import ABI_VERSION
+from aot.abi.vmctx import VMContextLayout
+from aot.wasm.module import Module
+from aot.wasm.types import (
+    VALTYPE_BY_NAME,
+    ExternKind,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemoryType,
+    TableType,
+)
+
+
+@dataclass
+class ImportDesc:
+    module: str
+    name: str
+    kind: ExternKind
+    type: FuncType | TableType | MemoryType | GlobalType
+    index: int  # index in its kind's index space
+
+
+@dataclass
+class ExportDesc:
+    name: str
+    kind: ExternKind
+    index: int
+
+
+@dataclass
+class ModuleDesc:
+    types: list[FuncType]
+    imports: list[ImportDesc]
+    func_type_indices: list[int]  # per function index, imports first
+    tables: list[TableType]  # defined
+    memories: list[MemoryType]  # defined
+    globals: list[GlobalType]  # defined
+    exports: list[ExportDesc]
+    start: int | None
+    name: str | None = None
+    func_names: dict[int, str] = field(default_factory=dict)
+    escaping: list[int] = field(default_factory=list)  # defined functions with a wasm-call
+
+    @property
+    def n_imported_funcs(self) -> int:
+        return sum(1 for i in self.imports if i.kind == ExternKind.FUNC)
+
+    def imported(self, kind: ExternKind) -> list[ImportDesc]:
+        return [i for i in self.imports if i.kind == kind]
+
+    def layout(self) -> VMContextLayout:
+        return VMContextLayout(
+            n_types=len(self.types),
+            n_memories=len(self.imported(ExternKind.MEMORY)) + len(self.memories),
+            n_tables=len(self.imported(ExternKind.TABLE)) + len(self.tables),
+            n_globals=len(self.imported(ExternKind.GLOBAL)) + len(self.globals),
+            n_funcs=len(self.func_type_indices),
+        )
+
+
+# --- encoding ----------------------------------------------------------------------------
+
+
+def _vt(names: list[str]) -> tuple:
+    return tuple(VALTYPE_BY_NAME[n] for n in names)
+
+
+def _limits(d: dict) -> Limits:
+    return Limits(d["min"], d.get("max"))
+
+
+def _type_json(t) -> dict | int:
+    if isinstance(t, int):
+        return t
+    if isinstance(t, TableType):
+        return {"elem": str(t.elem), "min": t.limits.min, "max": t.limits.max}
+    if isinstance(t, MemoryType):
+        return {"min": t.limits.min, "max": t.limits.max}
+    return {"type": str(t.type), "mutable": t.mutable}
+
+
+def encode_metadata(module: Module, escaping: set[int]) -> bytes:
+    doc = {
+        "abi_version": ABI_VERSION,
+        "types": [[list(map(str, t.params)), list(map(str, t.results))] for t in module.types],
+        "imports": [
+            {"module": i.module, "name": i.name, "kind": str(i.kind), "type": _type_json(i.type)}
+            for i in module.imports
+        ],
+        "funcs": module.func_type_indices(),
+        "tables": [_type_json(t) for t in module.tables],
+        "memories": [_type_json(m) for m in module.memories],
+        "globals": [_type_json(g.type) for g in module.globals],
+        "exports": [{"name": e.name, "kind": str(e.kind), "index": e.index} for e in module.exports],
+        "start": module.start,
+        "names": {
+            "module": module.names.module,
+            "functions": {str(k): v for k, v in module.names.functions.items()},
+        },
+        "escaping": sorted(i for i in escaping if i >= module.num_imported_funcs),
+    }
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+
+
+_KINDS = {str(k): k for k in ExternKind}
+
+
+def decode_metadata(data: bytes) -> ModuleDesc:
+    """Parse a module description.  Raises ValueError (or KeyError/TypeError) on a
+    malformed document; the loader turns those into ArtifactError."""
+    doc = json.loads(data)
+    if doc.get("abi_version") != ABI_VERSION:
+        raise ValueError(f"metadata ABI version {doc.get('abi_version')} != {ABI_VERSION}")
+    types = [FuncType(_vt(p), _vt(r)) for p, r in doc["types"]]
+    counters = dict.fromkeys(ExternKind, 0)
+    imports = []
+    for i in doc["imports"]:
+        kind = _KINDS[i["kind"]]
+        t = i["type"]
+        if kind == ExternKind.FUNC:
+            typ = types[t]
+        elif kind == ExternKind.TABLE:
+            typ = TableType(VALTYPE_BY_NAME[t["elem"]], _limits(t))
+        elif kind == ExternKind.MEMORY:
+            typ = MemoryType(_limits(t))
+        else:
+            typ = GlobalType(VALTYPE_BY_NAME[t["type"]], t["mutable"])
+        imports.append(ImportDesc(i["module"], i["name"], kind, typ, counters[kind]))
+        counters[kind] += 1
+    names = doc.get("names") or {}
+    return ModuleDesc(
+        types=types,
+        imports=imports,
+        func_type_indices=list(doc["funcs"]),
+        tables=[TableType(VALTYPE_BY_NAME[t["elem"]], _limits(t)) for t in doc["tables"]],
+        memories=[MemoryType(_limits(m)) for m in doc["memories"]],
+        globals=[GlobalType(VALTYPE_BY_NAME[g["type"]], g["mutable"]) for g in doc["globals"]],
+        exports=[ExportDesc(e["name"], _KINDS[e["kind"]], e["index"]) for e in doc["exports"]],
+        start=doc["start"],
+        name=names.get("module"),
+        func_names={int(k): v for k, v in (names.get("functions") or {}).items()},
+        escaping=list(doc.get("escaping", [])),
+    )

@@ -1,0 +1,50 @@
+"""Trap codes: the one definition both compiled code (which stores the code) and the
+loader (which turns it into `aot.Trap`) read.  Messages use the field's usual words,
+which are also the spec test suite's."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class TrapCode(IntEnum):
+    # 0 means "no trap" in every status word, so codes start at 1.
+    STACK_OVERFLOW = 1
+    MEMORY_OUT_OF_BOUNDS = 2
+    HEAP_MISALIGNED = 3
+    TABLE_OUT_OF_BOUNDS = 4
+    INDIRECT_CALL_TO_NULL = 5
+    BAD_SIGNATURE = 6
+    INTEGER_OVERFLOW = 7
+    INTEGER_DIVISION_BY_ZERO = 8
+    BAD_CONVERSION_TO_INTEGER = 9
+    UNREACHABLE_CODE_REACHED = 10
+    INTERRUPT = 11
+    OUT_OF_FUEL = 12
+    UNDEFINED_ELEMENT = 13
+    NULL_REFERENCE = 14
+    # Not a wasm trap: a host function raised; the loader re-raises the Python exception.
+    HOST_EXCEPTION = 15
+
+    @property
+    def message(self) -> str:
+        return TRAP_MESSAGES[self]
+
+
+TRAP_MESSAGES: dict[TrapCode, str] = {
+    TrapCode.STACK_OVERFLOW: "call stack exhausted",
+    TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
+    TrapCode.HEAP_MISALIGNED: "unaligned atomic",
+    TrapCode.TABLE_OUT_OF_BOUNDS: "out of bounds table access",
+    TrapCode.INDIRECT_CALL_TO_NULL: "uninitialized element",
+    TrapCode.BAD_SIGNATURE: "indirect call type mismatch",
+    TrapCode.INTEGER_OVERFLOW: "integer overflow",
+    TrapCode.INTEGER_DIVISION_BY_ZERO: "integer divide by zero",
+    TrapCode.BAD_CONVERSION_TO_INTEGER: "invalid conversion to integer",
+    TrapCode.UNREACHABLE_CODE_REACHED: "unreachable",
+    TrapCode.INTERRUPT: "interrupt",
+    TrapCode.OUT_OF_FUEL: "all fuel consumed by WebAssembly",
+    TrapCode.UNDEFINED_ELEMENT: "undefined element",
+    TrapCode.NULL_REFERENCE: "null reference",
+    TrapCode.HOST_EXCEPTION: "host function raised an exception",
+}

@@ -1,0 +1,177 @@
+"""The VMContext layout: the one definition of every field offset that compiled code and
+the loader share (wasmtime's `VMOffsets`).
+
+Memory picture of one instance (all fields 8-byte aligned, little-endian):
+
+    VMContext                          one per instance, allocated by the loader
+      +0   magic        u32  VMCTX_MAGIC (sanity check when a pointer comes back from wasm)
+      +8   store_ctx    VMStoreContext*  shared by every instance of a Store
+      +16  builtins     void**           runtime helper table (see `Builtin`)
+      +24  reserved     u64
+      +32  type_ids     u32[n_types]     canonical (process-wide) id of each module type
+      ...  memories     VMMemoryDefinition*[n_memories]   imported ones point at the exporter's
+      ...  tables       VMTableDefinition*[n_tables]
+      ...  globals      VMGlobalDefinition*[n_globals]    (16-byte value slots)
+      ...  func_refs    VMFuncRef[n_funcs]                one record per function index
+
+    VMStoreContext                     one per Store
+      +0   stack_limit     u64   lowest sp wasm may use; 0 while no wasm is on the stack
+      +8   jmp_buf         void* innermost entry trampoline's [5 x ptr] buffer
+      +16  trap_code       u32   set just before unwinding to jmp_buf
+      +24  max_wasm_stack  u64   bytes of native stack the outermost entry grants wasm
+      +32  fuel            i64   (reserved for fuel metering)
+      +40  interrupt       u64   (reserved for interrupts)
+
+    VMFuncRef { wasm_call: fn*, type_id: u64 (u32 used), vmctx: void* }   24 bytes
+      - `wasm_call` has the wasm-call ABI of `aot.abi.signatures`; `vmctx` is its callee
+        vmctx (a VMContext for wasm functions, a VMHostContext for host functions).
+      - a funcref value, in tables and on the stack, is a `VMFuncRef*` (null = ref.null).
+
+    VMMemoryDefinition { base: u8*, length: u64 (bytes) }
+    VMTableDefinition  { base: void**, length: u64 (elements) }
+    VMGlobalDefinition = ValRaw (16 bytes)
+    VMHostContext      { magic u32 HOST_MAGIC, callback: fn*, func_id: u64 }
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+POINTER_SIZE = 8
+VALRAW_SIZE = 16  # one value slot: big enough for v128
+
+VMCTX_MAGIC = 0x564D_4F41  # "AOMV"
+HOST_MAGIC = 0x484F_5341  # "ASOH"
+
+
+class StoreCtx:
+    """Offsets in VMStoreContext."""
+
+    STACK_LIMIT = 0
+    JMP_BUF = 8
+    TRAP_CODE = 16
+    MAX_WASM_STACK = 24
+    FUEL = 32
+    INTERRUPT = 40
+    SIZE = 48
+
+
+class FuncRef:
+    """Offsets in VMFuncRef."""
+
+    WASM_CALL = 0
+    TYPE_ID = 8
+    VMCTX = 16
+    SIZE = 24
+
+
+class MemoryDef:
+    BASE = 0
+    LENGTH = 8
+    SIZE = 16
+
+
+class TableDef:
+    BASE = 0
+    LENGTH = 8
+    SIZE = 16
+
+
+class HostCtx:
+    MAGIC = 0
+    CALLBACK = 8
+    FUNC_ID = 16
+    SIZE = 24
+
+
+class Builtin(IntEnum):
+    """Index of each runtime helper in the VMContext's builtin table.
+
+    Compiled code reaches the runtime only through this table, never through undefined
+    symbols, so an artifact has no dynamic dependencies (Wasmer#2107)."""
+
+    # i64 memory_grow(vmctx*, u32 memory_index, u64 delta_pages) -> old size in pages, or -1
+    MEMORY_GROW = 0
+
+
+BUILTIN_COUNT = len(Builtin)
+
+# The C signature of each builtin, for the loader's cffi callbacks.
+BUILTIN_C_SIGNATURES: dict[Builtin, str] = {
+    Builtin.MEMORY_GROW: "int64_t(void *, uint32_t, uint64_t)",
+}
+
+
+def _align(n: int, a: int) -> int:
+    return (n + a - 1) // a * a
+
+
+@dataclass(frozen=True)
+class VMContextLayout:
+    """Field offsets of one module's VMContext, derived from its index-space sizes."""
+
+    n_types: int
+    n_memories: int
+    n_tables: int
+    n_globals: int
+    n_funcs: int
+
+    MAGIC = 0
+    STORE_CTX = 8
+    BUILTINS = 16
+    TYPE_IDS = 32
+
+    @property
+    def memories(self) -> int:
+        return _align(self.TYPE_IDS + 4 * self.n_types, 8)
+
+    @property
+    def tables(self) -> int:
+        return self.memories + POINTER_SIZE * self.n_memories
+
+    @property
+    def globals(self) -> int:
+        return self.tables + POINTER_SIZE * self.n_tables
+
+    @property
+    def func_refs(self) -> int:
+        return self.globals + POINTER_SIZE * self.n_globals
+
+    @property
+    def size(self) -> int:
+        return self.func_refs + FuncRef.SIZE * self.n_funcs
+
+    def type_id(self, type_index: int) -> int:
+        return self.TYPE_IDS + 4 * type_index
+
+    def memory(self, index: int) -> int:
+        return self.memories + POINTER_SIZE * index
+
+    def table(self, index: int) -> int:
+        return self.tables + POINTER_SIZE * index
+
+    def global_(self, index: int) -> int:
+        return self.globals + POINTER_SIZE * index
+
+    def func_ref(self, index: int) -> int:
+        return self.func_refs + FuncRef.SIZE * index
+
+
+# C declarations of the same structures, for the loader's cffi.  A test checks that cffi's
+# offsetof agrees with the constants above, so the two cannot drift apart.
+C_DECLARATIONS = """
+typedef union {
+    int32_t i32; uint32_t u32; int64_t i64; uint64_t u64;
+    float f32; double f64; uint8_t v128[16]; void *ref;
+} ValRaw;
+typedef struct {
+    uint64_t stack_limit; void *jmp_buf; uint32_t trap_code; uint32_t _pad0;
+    uint64_t max_wasm_stack; int64_t fuel; uint64_t interrupt;
+} VMStoreContext;
+typedef struct { void *wasm_call; uint64_t type_id; void *vmctx; } VMFuncRef;
+typedef struct { uint8_t *base; uint64_t length; } VMMemoryDefinition;
+typedef struct { void **base; uint64_t length; } VMTableDefinition;
+typedef struct { uint32_t magic; uint32_t _pad0; void *callback; uint64_t func_id; } VMHostContext;
+typedef int (*HostCallback)(void *host_ctx, void *caller_vmctx, ValRaw *values, uint32_t count);
+"""

@@ -1,0 +1,53 @@
+"""LLVM IR -> optimized ELF relocatable object, through llvmlite."""
+
+from __future__ import annotations
+
+import threading
+
+import llvmlite.binding as llvm
+
+from aot.codegen.options import CompileOptions
+
+_init_lock = threading.Lock()
+_initialized = False
+
+
+def _init_llvm() -> None:
+    global _initialized
+    with _init_lock:
+        if not _initialized:
+            llvm.initialize_all_targets()
+            llvm.initialize_all_asmprinters()
+            _initialized = True
+
+
+def llvm_version() -> str:
+    return ".".join(map(str, llvm.llvm_version_info))
+
+
+def host_triple() -> str:
+    _init_llvm()
+    return llvm.get_process_triple()
+
+
+def target_machine(options: CompileOptions, triple: str | None = None) -> llvm.TargetMachine:
+    _init_llvm()
+    triple = triple or host_triple()
+    target = llvm.Target.from_triple(triple)
+    cpu = llvm.get_host_cpu_name() if options.target_cpu == "native" else options.target_cpu
+    features = llvm.get_host_cpu_features().flatten() if options.target_cpu == "native" else ""
+    return target.create_target_machine(
+        cpu=cpu, features=features, opt=options.opt_level, reloc="pic", codemodel="small",
+    )
+
+
+def optimize_and_emit(ir_text: str, tm: llvm.TargetMachine, opt_level: int) -> bytes:
+    """Parse, verify, run LLVM's -O<n> pipeline and emit an ELF object."""
+    mod = llvm.parse_assembly(ir_text)
+    mod.verify()
+    if opt_level > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=opt_level)
+        pb = llvm.create_pass_builder(tm, pto)
+        mpm = pb.getModulePassManager()
+        mpm.run(mod, pb)
+    return tm.emit_object(mod)

@@ -1,0 +1,265 @@
+"""Translation of one function body: the operand stack, the control stack and the
+dispatch of each instruction to its lowering (`aot.codegen.ops`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from llvmlite import ir
+
+from aot.abi.traps import TrapCode
+from aot.abi.vmctx import MemoryDef, StoreCtx, VMContextLayout
+from aot.codegen.irutil import alloca_bytes, load_at
+from aot.codegen.llvmtypes import I1, I32, I64, PTR, llvm_type, zero_value
+from aot.codegen.module_context import ModuleContext
+from aot.codegen.ops.dispatch import dispatch_table
+from aot.errors import CompileError, NotSupportedError
+from aot.wasm.instr import Instr
+from aot.wasm.module import FuncBody
+from aot.wasm.types import FuncType
+
+OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE, OP_END = 0x02, 0x03, 0x04, 0x05, 0x0B
+CALL_OPS = (0x10, 0x11, 0x12, 0x13)  # call, call_indirect, return_call, return_call_indirect
+
+
+@dataclass
+class Frame:
+    """One entry of the control stack."""
+
+    kind: str  # "func" | "block" | "loop" | "if"
+    type: FuncType
+    height: int  # operand stack height below the block's parameters
+    target: ir.Block  # where `br` to this frame goes
+    target_phis: list[ir.PhiInstr]  # phis of `target` fed by branches
+    merge: ir.Block  # where control continues after `end`
+    merge_phis: list[ir.PhiInstr]
+    else_block: ir.Block | None = None
+    else_params: list[ir.Value] = field(default_factory=list)
+    merge_reached: bool = False  # some edge into `merge` exists
+    reachable_at_entry: bool = True
+
+    @property
+    def branch_arity(self) -> int:
+        return len(self.type.params) if self.kind == "loop" else len(self.type.results)
+
+
+class FunctionTranslator:
+    """Implements `LoweringContext` for the pure operator tables."""
+
+    def __init__(self, mc: ModuleContext, func_index: int, body: FuncBody):
+        self.mc = mc
+        self.module = mc.ir
+        self.func_index = func_index
+        self.body = body
+        self.type = mc.func_types[func_index]
+        self.fn = mc.internal_funcs[func_index]
+        self.vmctx = self.fn.args[0]
+        self.stack: list[ir.Value] = []
+        self.frames: list[Frame] = []
+        self.reachable = True
+        self._trap_blocks: dict[TrapCode, ir.Block] = {}
+        self.current: Instr | None = None
+        entry = self.fn.append_basic_block("entry")
+        # The entry block holds allocas and function-wide loads only; it is terminated
+        # last, with a jump to the body, so those can be added at any time.
+        self.entry_builder = ir.IRBuilder(entry)
+        self._body_start = self.fn.append_basic_block("start")
+        self.builder = ir.IRBuilder(self._body_start)
+        self._ret_area: ir.Value | None = None
+        self._memory_defs: dict[int, ir.Value] = {}
+        self._store_ctx: ir.Value | None = None
+
+    # --- LoweringContext --------------------------------------------------------------
+
+    def intrinsic(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
+        return self.mc.intrinsic(name, ret, args)
+
+    def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
+        cont = self.fn.append_basic_block("cont")
+        self.builder.cbranch(cond, self._trap_block(code), cont)
+        # Traps are rare: tell the optimizer and the block layout.
+        self.builder.block.terminator.set_weights([1, 2000])
+        self.builder.position_at_end(cont)
+
+    def trap(self, code: TrapCode) -> None:
+        self.builder.branch(self._trap_block(code))
+
+    def _trap_block(self, code: TrapCode) -> ir.Block:
+        block = self._trap_blocks.get(code)
+        if block is None:
+            block = self.fn.append_basic_block(f"trap_{code.name.lower()}")
+            b = ir.IRBuilder(block)
+            b.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code))])
+            b.unreachable()
+            self._trap_blocks[code] = block
+        return block
+
+    # --- function-wide values, computed once in the entry block ----------------------
+
+    def store_ctx(self) -> ir.Value:
+        if self._store_ctx is None:
+            self._store_ctx = load_at(
+                self.entry_builder, self.vmctx, VMContextLayout.STORE_CTX, PTR,
+                self.mc.tbaa.vmctx, invariant=True, name="store_ctx",
+            )
+        return self._store_ctx
+
+    def memory_def(self, index: int) -> ir.Value:
+        """Pointer to the VMMemoryDefinition of memory `index` (fixed for the instance)."""
+        d = self._memory_defs.get(index)
+        if d is None:
+            d = load_at(
+                self.entry_builder, self.vmctx, self.mc.layout.memory(index), PTR,
+                self.mc.tbaa.vmctx, invariant=True, name=f"mem{index}_def",
+            )
+            self._memory_defs[index] = d
+        return d
+
+    def memory_base_and_length(self, index: int) -> tuple[ir.Value, ir.Value]:
+        # Reloaded at each access: a call may grow (and, for imported memories, move) it.
+        d = self.memory_def(index)
+        base = load_at(self.builder, d, MemoryDef.BASE, PTR, self.mc.tbaa.runtime)
+        length = load_at(self.builder, d, MemoryDef.LENGTH, I64, self.mc.tbaa.runtime)
+        return base, length
+
+    def ret_area(self) -> ir.Value:
+        """A scratch area for results 2..N of wasm-call ABI calls made by this function."""
+        if self._ret_area is None:
+            n = max(
+                (len(ft.results) for ft in self.mc.wasm.types), default=1
+            )
+            self._ret_area = alloca_bytes(self.entry_builder, 16 * max(n - 1, 1), name="ret_area")
+        return self._ret_area
+
+    # --- operand stack ---------------------------------------------------------------
+
+    def pop(self) -> ir.Value:
+        return self.stack.pop()
+
+    def popn(self, n: int) -> list[ir.Value]:
+        if n == 0:
+            return []
+        vals = self.stack[-n:]
+        del self.stack[-n:]
+        return vals
+
+    def push(self, v: ir.Value) -> None:
+        self.stack.append(v)
+
+    # --- control helpers (used by ops/control.py) ------------------------------------
+
+    def new_block(self, name: str) -> ir.Block:
+        return self.fn.append_basic_block(name)
+
+    def make_phis(self, block: ir.Block, types: Sequence) -> list[ir.PhiInstr]:
+        b = ir.IRBuilder(block)
+        return [b.phi(llvm_type(t)) for t in types]
+
+    def branch_to(self, frame: Frame, values: Sequence[ir.Value]) -> None:
+        """Terminate the current block with a jump to `frame`'s branch target."""
+        src = self.builder.block
+        for phi, v in zip(frame.target_phis, values):
+            phi.add_incoming(v, src)
+        self.builder.branch(frame.target)
+        if frame.target is frame.merge:
+            frame.merge_reached = True
+
+    def add_branch_edge(self, frame: Frame, values: Sequence[ir.Value], src: ir.Block) -> None:
+        for phi, v in zip(frame.target_phis, values):
+            phi.add_incoming(v, src)
+        if frame.target is frame.merge:
+            frame.merge_reached = True
+
+    def mark_unreachable(self) -> None:
+        """The rest of the current block is dead code (after br, return, unreachable)."""
+        self.reachable = False
+        del self.stack[self.frames[-1].height :]
+
+    # --- translation -----------------------------------------------------------------
+
+    def translate(self) -> None:
+        self._locals_setup()
+        if any(ins.op in CALL_OPS for ins in self.body.code):
+            self._stack_check()
+        ret_block = self.new_block("return")
+        phis = self.make_phis(ret_block, self.type.results)
+        self.frames.append(
+            Frame("func", FuncType((), self.type.results), 0, ret_block, phis, ret_block, phis)
+        )
+        table = dispatch_table()
+        skip_depth = 0
+        for ins in self.body.code:
+            op = ins.op
+            if not self.reachable:
+                # Dead code is valid wasm but has no LLVM meaning: skip it, keeping track
+                # of nesting so that the matching else/end is still seen.
+                if op in (OP_BLOCK, OP_LOOP, OP_IF):
+                    skip_depth += 1
+                    continue
+                if op == OP_END and skip_depth:
+                    skip_depth -= 1
+                    continue
+                if op not in (OP_END, OP_ELSE) or skip_depth:
+                    continue
+            self.current = ins
+            handler = table.get(op)
+            if handler is None:
+                raise NotSupportedError(feature_of(op), ins.offset, self.func_index)
+            try:
+                handler(self, ins)
+            except CompileError:
+                raise
+            except (IndexError, KeyError, TypeError, AssertionError) as exc:
+                from aot.wasm.opcodes import opcode_name
+
+                raise CompileError(
+                    f"internal error translating {opcode_name(op)}: {exc!r}",
+                    ins.offset, self.func_index,
+                ) from exc
+            if not self.frames:
+                break
+        self.entry_builder.branch(self._body_start)
+
+    def _locals_setup(self) -> None:
+        eb = self.entry_builder
+        params = self.fn.args[1:]
+        types = list(self.type.params) + list(self.body.locals)
+        self.locals: list[ir.AllocaInstr] = []
+        self.local_types = types
+        for i, t in enumerate(types):
+            slot = eb.alloca(llvm_type(t), name=f"local{i}")
+            self.locals.append(slot)
+        for i, t in enumerate(types):
+            eb.store(params[i] if i < len(params) else zero_value(t), self.locals[i])
+
+    def _stack_check(self) -> None:
+        """The stack-limit prologue: trap before wasm recursion exhausts the native stack."""
+        b = self.builder
+        fa = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
+        sp = b.ptrtoint(fa, I64)
+        limit = load_at(b, self.store_ctx(), StoreCtx.STACK_LIMIT, I64, self.mc.tbaa.runtime)
+        self.trap_if(b.icmp_unsigned("<", sp, limit), TrapCode.STACK_OVERFLOW)
+
+
+def feature_of(op: int) -> str:
+    """The proposal an unimplemented instruction belongs to, for "not supported: ..."."""
+    from aot.wasm.opcodes import opcode_name
+
+    name = opcode_name(op)
+    if op >> 16 == 0xFD:
+        return f"SIMD ({name})"
+    if name.startswith(("memory.init", "data.drop", "memory.copy", "memory.fill",
+                        "table.init", "elem.drop", "table.copy")):
+        return f"bulk memory ({name})"
+    if name.startswith(("table.", "ref.")) or op == 0x1C:
+        return f"reference types ({name})"
+    return f"instruction {name}"
+
+
+def translate_function(mc: ModuleContext, func_index: int, body: FuncBody) -> None:
+    FunctionTranslator(mc, func_index, body).translate()
+
+
+Handler = Callable[[FunctionTranslator, Instr], None]
+__all__ = ["FunctionTranslator", "Frame", "translate_function", "Handler", "I1"]

@@ -1,0 +1,140 @@
+"""Module-wide state of one translation: the LLVM module, function declarations, the
+VMContext layout, intrinsics and the shared trap path."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from llvmlite import ir
+
+from aot.abi.signatures import has_ret_area
+from aot.abi.vmctx import StoreCtx, VMContextLayout
+from aot.codegen.irutil import Tbaa, load_at, set_raw_attr, set_string_attr, store_at
+from aot.codegen.llvmtypes import I32, PTR, VOID, llvm_type
+from aot.codegen.options import CompileOptions
+from aot.wasm.module import Module
+from aot.wasm.types import ExternKind, FuncType
+
+
+def internal_return_type(ft: FuncType) -> ir.Type:
+    """Return type of a non-escaping (fastcc) function: void, the value, or a struct."""
+    if not ft.results:
+        return VOID
+    if len(ft.results) == 1:
+        return llvm_type(ft.results[0])
+    return ir.LiteralStructType([llvm_type(t) for t in ft.results])
+
+
+def wasm_call_fnty(ft: FuncType) -> ir.FunctionType:
+    """The wasm-call ABI of `aot.abi.signatures` as an LLVM function type."""
+    ret = llvm_type(ft.results[0]) if ft.results else VOID
+    args = [PTR, PTR] + [llvm_type(t) for t in ft.params]
+    if has_ret_area(ft):
+        args.append(PTR)
+    return ir.FunctionType(ret, args)
+
+
+def _symbol_part(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.$]", "_", name)[:64]
+
+
+class ModuleContext:
+    def __init__(self, module: Module, options: CompileOptions, triple: str, data_layout: str):
+        self.wasm = module
+        self.options = options
+        self.ir = ir.Module(name=module.names.module or "wasm")
+        self.ir.triple = triple
+        self.ir.data_layout = data_layout
+        self.tbaa = Tbaa(self.ir)
+        self.func_types: list[FuncType] = module.func_types()
+        self.type_indices: list[int] = module.func_type_indices()
+        self.n_imported_funcs = module.num_imported_funcs
+        self.layout = VMContextLayout(
+            n_types=len(module.types),
+            n_memories=len(module.all_memories()),
+            n_tables=len(module.all_tables()),
+            n_globals=len(module.all_globals()),
+            n_funcs=len(self.func_types),
+        )
+        self.global_types = module.all_globals()
+        self._intrinsics: dict[str, ir.Function] = {}
+        self.escaping = self._escaping_functions()
+        self.internal_funcs: dict[int, ir.Function] = {}
+        for idx in range(self.n_imported_funcs, len(self.func_types)):
+            self.internal_funcs[idx] = self._declare_internal(idx)
+        self.raise_trap = self._define_raise_trap()
+
+    # --- declarations -------------------------------------------------------------
+
+    def func_symbol(self, index: int) -> str:
+        name = self.wasm.names.functions.get(index)
+        return f"wasm_f{index}" + (f"_{_symbol_part(name)}" if name else "")
+
+    def _declare_internal(self, index: int) -> ir.Function:
+        ft = self.func_types[index]
+        fnty = ir.FunctionType(internal_return_type(ft), [PTR] + [llvm_type(t) for t in ft.params])
+        fn = ir.Function(self.ir, fnty, name=self.func_symbol(index))
+        fn.linkage = "internal"
+        fn.calling_convention = "fastcc"
+        self.set_function_attrs(fn)
+        return fn
+
+    def set_function_attrs(self, fn: ir.Function) -> None:
+        """Attributes every compiled function carries: frame pointers for backtraces,
+        unwind tables for debuggers and profilers."""
+        set_string_attr(fn, "frame-pointer", "all")
+        # Wasm recursion must exhaust the stack and trap; tail-recursion elimination
+        # would turn runaway recursion into an endless loop.
+        set_string_attr(fn, "disable-tail-calls", "true")
+        set_raw_attr(fn, "uwtable")
+        set_raw_attr(fn, "nounwind")
+
+    def _escaping_functions(self) -> set[int]:
+        """Functions reachable from outside direct calls: they need the wasm-call ABI."""
+        m = self.wasm
+        out: set[int] = set(range(m.num_imported_funcs))
+        out.update(e.index for e in m.exports if e.kind == ExternKind.FUNC)
+        if m.start is not None:
+            out.add(m.start)
+
+        def scan(expr):
+            for ins in expr:
+                if ins.op == 0xD2:  # ref.func
+                    out.add(ins.imm)
+
+        for seg in m.elems:
+            for expr in seg.init:
+                scan(expr)
+        for g in m.globals:
+            scan(g.init)
+        for body in m.codes:
+            scan(body.code)
+        return out
+
+    def intrinsic(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
+        fn = self._intrinsics.get(name)
+        if fn is None:
+            fn = ir.Function(self.ir, ir.FunctionType(ret, list(args)), name=name)
+            self._intrinsics[name] = fn
+        return fn
+
+    # --- the trap path ------------------------------------------------------------
+
+    def _define_raise_trap(self) -> ir.Function:
+        """`void aot_raise_trap(vmctx, code)`: record the code and unwind to the innermost
+        entry trampoline.  One out-of-line cold function keeps trap sites small."""
+        fn = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32]), name="aot_raise_trap")
+        fn.linkage = "internal"
+        self.set_function_attrs(fn)
+        for a in ("noreturn", "cold", "noinline"):
+            fn.attributes.add(a)
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        vmctx, code = fn.args
+        store_ctx = load_at(b, vmctx, VMContextLayout.STORE_CTX, PTR, self.tbaa.vmctx)
+        store_at(b, code, store_ctx, StoreCtx.TRAP_CODE, self.tbaa.runtime)
+        jmp_buf = load_at(b, store_ctx, StoreCtx.JMP_BUF, PTR, self.tbaa.runtime)
+        longjmp = self.intrinsic("llvm.eh.sjlj.longjmp", VOID, [PTR])
+        b.call(longjmp, [jmp_buf])
+        b.unreachable()
+        return fn

@@ -1,0 +1,123 @@
+"""Linear-memory loads and stores (explicit bounds checks), memory.size, memory.grow.
+
+Every access computes the effective address in 64 bits, `zext(addr) + offset`, so it
+cannot wrap, and checks `ea + width <= length` before touching memory."""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from aot.abi.traps import TrapCode
+from aot.abi.vmctx import Builtin, VMContextLayout
+from aot.codegen.function import FunctionTranslator
+from aot.codegen.irutil import indirect_call, load_at
+from aot.codegen.llvmtypes import F32, F64, I8, I16, I32, I64, PTR
+from aot.codegen.ops.registry import stateful
+from aot.wasm.instr import Instr
+
+# name: (type in memory, width in bytes, widening to the wasm type: None | "s" | "u", wasm type)
+LOADS = {
+    "i32.load": (I32, 4, None, I32),
+    "i64.load": (I64, 8, None, I64),
+    "f32.load": (F32, 4, None, F32),
+    "f64.load": (F64, 8, None, F64),
+    "i32.load8_s": (I8, 1, "s", I32),
+    "i32.load8_u": (I8, 1, "u", I32),
+    "i32.load16_s": (I16, 2, "s", I32),
+    "i32.load16_u": (I16, 2, "u", I32),
+    "i64.load8_s": (I8, 1, "s", I64),
+    "i64.load8_u": (I8, 1, "u", I64),
+    "i64.load16_s": (I16, 2, "s", I64),
+    "i64.load16_u": (I16, 2, "u", I64),
+    "i64.load32_s": (I32, 4, "s", I64),
+    "i64.load32_u": (I32, 4, "u", I64),
+}
+
+# name: (type in memory, width in bytes); integer stores narrow by truncation.
+STORES = {
+    "i32.store": (I32, 4),
+    "i64.store": (I64, 8),
+    "f32.store": (F32, 4),
+    "f64.store": (F64, 8),
+    "i32.store8": (I8, 1),
+    "i32.store16": (I16, 2),
+    "i64.store8": (I8, 1),
+    "i64.store16": (I16, 2),
+    "i64.store32": (I32, 4),
+}
+
+
+def heap_address(tr: FunctionTranslator, memory: int, addr: ir.Value, offset: int, width: int) -> ir.Value:
+    """Bounds-check an access of `width` bytes at `addr + offset`; return its pointer."""
+    b = tr.builder
+    base, length = tr.memory_base_and_length(memory)
+    ea = b.zext(addr, I64) if addr.type != I64 else addr
+    if offset:
+        ea = b.add(ea, ir.Constant(I64, offset), flags=["nuw"])
+    end = b.add(ea, ir.Constant(I64, width), flags=["nuw"])
+    tr.trap_if(b.icmp_unsigned(">", end, length), TrapCode.MEMORY_OUT_OF_BOUNDS)
+    return b.gep(base, [ea], source_etype=I8, inbounds=True)
+
+
+def _tag_heap(tr: FunctionTranslator, inst: ir.Instruction) -> None:
+    inst.set_metadata("tbaa", tr.mc.tbaa.heap)
+
+
+def _make_load(mem_ty: ir.Type, width: int, widen: str | None, wasm_ty: ir.Type):
+    def lower(tr: FunctionTranslator, ins: Instr) -> None:
+        _align, offset, memory = ins.imm
+        b = tr.builder
+        ptr = heap_address(tr, memory, tr.stack.pop(), offset, width)
+        v = b.load(ptr, typ=mem_ty, align=1)
+        _tag_heap(tr, v)
+        if widen == "s":
+            v = b.sext(v, wasm_ty)
+        elif widen == "u":
+            v = b.zext(v, wasm_ty)
+        tr.stack.append(v)
+
+    return lower
+
+
+def _make_store(mem_ty: ir.Type, width: int):
+    def lower(tr: FunctionTranslator, ins: Instr) -> None:
+        _align, offset, memory = ins.imm
+        b = tr.builder
+        value = tr.stack.pop()
+        ptr = heap_address(tr, memory, tr.stack.pop(), offset, width)
+        if value.type != mem_ty:
+            value = b.trunc(value, mem_ty)
+        _tag_heap(tr, b.store(value, ptr, align=1))
+
+    return lower
+
+
+for _name, _row in LOADS.items():
+    stateful(_name)(_make_load(*_row))
+for _name, _row in STORES.items():
+    stateful(_name)(_make_store(*_row))
+
+
+@stateful("memory.size")
+def memory_size(tr: FunctionTranslator, ins: Instr) -> None:
+    b = tr.builder
+    _base, length = tr.memory_base_and_length(ins.imm)
+    tr.stack.append(b.trunc(b.lshr(length, ir.Constant(I64, 16)), I32))
+
+
+def call_builtin(tr: FunctionTranslator, builtin: Builtin, ret: ir.Type, args: list[ir.Value]) -> ir.Value:
+    """Call a runtime helper through the VMContext's builtin table."""
+    mc = tr.mc
+    table = load_at(tr.entry_builder, tr.vmctx, VMContextLayout.BUILTINS, PTR, mc.tbaa.vmctx,
+                    invariant=True, name="builtins")
+    fp = load_at(tr.builder, table, 8 * int(builtin), PTR, mc.tbaa.vmctx, invariant=True)
+    return indirect_call(tr.builder, ir.FunctionType(ret, [a.type for a in args]), fp, args)
+
+
+@stateful("memory.grow")
+def memory_grow(tr: FunctionTranslator, ins: Instr) -> None:
+    b = tr.builder
+    delta = b.zext(tr.stack.pop(), I64)
+    old = call_builtin(tr, Builtin.MEMORY_GROW, I64,
+                       [tr.vmctx, ir.Constant(I32, ins.imm), delta])
+    tr.stack.append(b.trunc(old, I32))

@@ -1,0 +1,24 @@
+"""Code generation options.  Every field here changes the artifact, so every field is part
+of the artifact's fingerprint and of the cache key."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+DEFAULT_TARGET_CPU = "x86-64-v2"
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    opt_level: int = 2  # 0..3, as -O0..-O3
+    target_cpu: str = DEFAULT_TARGET_CPU  # "native" for the host CPU
+    bounds_checks: str = "explicit"  # how linear-memory accesses are checked
+
+    def __post_init__(self) -> None:
+        if self.opt_level not in (0, 1, 2, 3):
+            raise ValueError(f"opt_level must be 0, 1, 2 or 3, not {self.opt_level!r}")
+        if self.bounds_checks != "explicit":
+            raise ValueError(f"bounds_checks must be 'explicit', not {self.bounds_checks!r}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,166 @@
+"""The functions that connect compiled wasm with the outside (`aot.abi.signatures`):
+
+* wasm-call wrappers: the escaping form of a defined function;
+* array entries: host -> wasm, with the trap landing point and the stack limit;
+* host-call trampolines: wasm -> host, through a callback with a ValRaw buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llvmlite import ir
+
+from aot.abi.signatures import has_ret_area, values_slots
+from aot.abi.traps import TrapCode
+from aot.abi.vmctx import FuncRef, HostCtx, StoreCtx, VMContextLayout
+from aot.codegen.irutil import alloca_bytes, gep_bytes, indirect_call, load_at, store_at
+from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type
+from aot.codegen.module_context import ModuleContext, wasm_call_fnty
+from aot.wasm.types import FuncType, ValType
+
+JMP_BUF = ir.ArrayType(PTR, 5)  # the layout llvm.eh.sjlj.setjmp expects
+
+
+def slot_load(b: ir.IRBuilder, values: ir.Value, index: int, t: ValType) -> ir.Value:
+    return b.load(gep_bytes(b, values, 16 * index), typ=llvm_type(t), align=8)
+
+
+def slot_store(b: ir.IRBuilder, v: ir.Value, values: ir.Value, index: int) -> None:
+    b.store(v, gep_bytes(b, values, 16 * index), align=8)
+
+
+def define_wasm_call(mc: ModuleContext, index: int) -> ir.Function:
+    """The wasm-call ABI wrapper of defined function `index`."""
+    ft = mc.func_types[index]
+    fn = ir.Function(mc.ir, wasm_call_fnty(ft), name=f"aot_wasm_call_f{index}")
+    fn.linkage = "internal"
+    mc.set_function_attrs(fn)
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    callee_vmctx = fn.args[0]
+    params = list(fn.args[2 : 2 + len(ft.params)])
+    r = b.call(mc.internal_funcs[index], [callee_vmctx, *params], tail=True)
+    if not ft.results:
+        b.ret_void()
+    elif len(ft.results) == 1:
+        b.ret(r)
+    else:
+        ret_area = fn.args[-1]
+        for i in range(1, len(ft.results)):
+            slot_store(b, b.extract_value(r, i), ret_area, i - 1)
+        b.ret(b.extract_value(r, 0))
+    return fn
+
+
+def build_armed(
+    mc: ModuleContext,
+    fn: ir.Function,
+    b: ir.IRBuilder,
+    store_ctx: ir.Value,
+    run: Callable[[ir.IRBuilder], None],
+) -> None:
+    """Emit the body of an entry: arm the trap landing point (builtin setjmp), grant wasm
+    its stack if no outer wasm activation did, `run`, then restore and return 0 — or, when
+    wasm trapped and unwound here, restore and return the trap code."""
+    tb = mc.tbaa.runtime
+    jmp_buf = b.alloca(JMP_BUF, name="jmp_buf")
+    # State needed after the unwind lives in volatile slots: the landing path must not
+    # trust registers.
+    saved_sc = b.alloca(PTR, name="saved_store_ctx")
+    saved_jb = b.alloca(PTR, name="saved_jmp_buf")
+    saved_limit = b.alloca(I64, name="saved_limit")
+    b.store(store_ctx, saved_sc).volatile = True
+    old_jb = load_at(b, store_ctx, StoreCtx.JMP_BUF, PTR, tb)
+    b.store(old_jb, saved_jb).volatile = True
+    old_limit = load_at(b, store_ctx, StoreCtx.STACK_LIMIT, I64, tb)
+    b.store(old_limit, saved_limit).volatile = True
+
+    fa = b.call(mc.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
+    b.store(fa, b.gep(jmp_buf, [ir.Constant(I32, 0), ir.Constant(I32, 0)]))
+    sp = b.call(mc.intrinsic("llvm.stacksave.p0", PTR, []), [])
+    b.store(sp, b.gep(jmp_buf, [ir.Constant(I32, 0), ir.Constant(I32, 2)]))
+    setjmp = mc.intrinsic("llvm.eh.sjlj.setjmp", I32, [PTR])
+    unwound = b.call(setjmp, [jmp_buf])
+    go = fn.append_basic_block("armed")
+    landed = fn.append_basic_block("trapped")
+    b.cbranch(b.icmp_unsigned("!=", unwound, ir.Constant(I32, 0)), landed, go)
+
+    b.position_at_end(go)
+    store_at(b, jmp_buf, store_ctx, StoreCtx.JMP_BUF, tb)
+    max_stack = load_at(b, store_ctx, StoreCtx.MAX_WASM_STACK, I64, tb)
+    granted = b.sub(b.ptrtoint(fa, I64), max_stack)
+    is_outer = b.icmp_unsigned("==", old_limit, ir.Constant(I64, 0))
+    store_at(b, b.select(is_outer, granted, old_limit), store_ctx, StoreCtx.STACK_LIMIT, tb)
+    run(b)
+    store_at(b, old_jb, store_ctx, StoreCtx.JMP_BUF, tb)
+    store_at(b, old_limit, store_ctx, StoreCtx.STACK_LIMIT, tb)
+    b.ret(ir.Constant(I32, 0))
+
+    b.position_at_end(landed)
+    sc = b.load(saved_sc, typ=PTR)
+    sc.volatile = True
+    jb = b.load(saved_jb, typ=PTR)
+    jb.volatile = True
+    lim = b.load(saved_limit, typ=I64)
+    lim.volatile = True
+    store_at(b, jb, sc, StoreCtx.JMP_BUF, tb)
+    store_at(b, lim, sc, StoreCtx.STACK_LIMIT, tb)
+    b.ret(load_at(b, sc, StoreCtx.TRAP_CODE, I32, tb))
+
+
+def define_array_entry(mc: ModuleContext, type_index: int) -> ir.Function:
+    """`uint32_t entry(VMFuncRef *callee, ValRaw *values)` for one function type."""
+    ft = mc.wasm.types[type_index]
+    fn = ir.Function(mc.ir, ir.FunctionType(I32, [PTR, PTR]), name=f"aot_entry_t{type_index}")
+    fn.linkage = "internal"
+    mc.set_function_attrs(fn)
+    callee, values = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    tb = mc.tbaa.runtime
+    vmctx = load_at(b, callee, FuncRef.VMCTX, PTR, tb)
+    fp = load_at(b, callee, FuncRef.WASM_CALL, PTR, tb)
+    store_ctx = load_at(b, vmctx, VMContextLayout.STORE_CTX, PTR, mc.tbaa.vmctx)
+    ret_area = alloca_bytes(b, 16 * max(len(ft.results) - 1, 1), name="ret_area")
+
+    def run(b: ir.IRBuilder) -> None:
+        args = [vmctx, vmctx] + [slot_load(b, values, i, t) for i, t in enumerate(ft.params)]
+        if has_ret_area(ft):
+            args.append(ret_area)
+        r0 = indirect_call(b, wasm_call_fnty(ft), fp, args)
+        if ft.results:
+            slot_store(b, r0, values, 0)
+        for i, t in enumerate(ft.results[1:], start=1):
+            slot_store(b, slot_load(b, ret_area, i - 1, t), values, i)
+
+    build_armed(mc, fn, b, store_ctx, run)
+    return fn
+
+
+def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str) -> ir.Function:
+    """wasm-call ABI function that forwards to a VMHostContext's callback."""
+    fn = ir.Function(mc.ir, wasm_call_fnty(ft), name=name)
+    fn.linkage = "internal"
+    mc.set_function_attrs(fn)
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    host_ctx, caller_vmctx = fn.args[0], fn.args[1]
+    slots = values_slots(ft)
+    values = alloca_bytes(b, 16 * slots, name="values")
+    for i, p in enumerate(fn.args[2 : 2 + len(ft.params)]):
+        slot_store(b, p, values, i)
+    cb = load_at(b, host_ctx, HostCtx.CALLBACK, PTR, mc.tbaa.runtime)
+    cbty = ir.FunctionType(I32, [PTR, PTR, PTR, I32])
+    status = indirect_call(b, cbty, cb, [host_ctx, caller_vmctx, values, ir.Constant(I32, slots)])
+    ok = fn.append_basic_block("ok")
+    raised = fn.append_basic_block("raised")
+    b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), raised, ok)
+    rb = ir.IRBuilder(raised)
+    rb.call(mc.raise_trap, [caller_vmctx, ir.Constant(I32, int(TrapCode.HOST_EXCEPTION))])
+    rb.unreachable()
+    b.position_at_end(ok)
+    if not ft.results:
+        b.ret_void()
+        return fn
+    for i, t in enumerate(ft.results[1:], start=1):
+        slot_store(b, slot_load(b, values, i, t), fn.args[-1], i - 1)
+    b.ret(slot_load(b, values, 0, ft.results[0]))
+    return fn

@@ -1,0 +1,76 @@
+"""wasm Module -> LLVM module: every function, the trampolines, the init function, the
+metadata and the `aot_vtable` the loader starts from (`aot.abi.artifact`)."""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from aot.abi.artifact import ABI_VERSION, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
+from aot.abi.metadata import encode_metadata
+from aot.abi.signatures import type_key
+from aot.codegen.function import translate_function
+from aot.codegen.init import define_init
+from aot.codegen.llvmtypes import I8, I64, PTR
+from aot.codegen.module_context import ModuleContext
+from aot.codegen.options import CompileOptions
+from aot.codegen.trampolines import define_array_entry, define_host_trampoline, define_wasm_call
+from aot.wasm.module import Module
+
+
+def translate_module(module: Module, options: CompileOptions, triple: str, data_layout: str) -> ir.Module:
+    mc = ModuleContext(module, options, triple, data_layout)
+    first_defined = mc.n_imported_funcs
+    for i, body in enumerate(module.codes):
+        translate_function(mc, first_defined + i, body)
+
+    wasm_calls = [
+        define_wasm_call(mc, idx) if idx in mc.escaping else None
+        for idx in range(first_defined, len(mc.func_types))
+    ]
+    host_by_type: dict[str, ir.Function] = {}
+    host_trampolines = []
+    for idx in range(first_defined):
+        ft = mc.func_types[idx]
+        key = type_key(ft)
+        if key not in host_by_type:
+            host_by_type[key] = define_host_trampoline(mc, ft, f"aot_host_{len(host_by_type)}")
+        host_trampolines.append(host_by_type[key])
+    entries = [define_array_entry(mc, t) for t in range(len(module.types))]
+    init = define_init(mc)
+    metadata = encode_metadata(module, mc.escaping)
+    _define_vtable(mc, metadata, init, wasm_calls, host_trampolines, entries)
+    return mc.ir
+
+
+def _pointer_array(mc: ModuleContext, name: str, fns: list) -> ir.GlobalVariable:
+    ty = ir.ArrayType(PTR, len(fns))
+    g = ir.GlobalVariable(mc.ir, ty, name=name)
+    g.linkage = "private"
+    g.global_constant = True
+    g.initializer = ir.Constant(ty, [f if f is not None else ir.Constant(PTR, None) for f in fns])
+    return g
+
+
+def _define_vtable(mc, metadata: bytes, init, wasm_calls, host_trampolines, entries) -> None:
+    meta = ir.GlobalVariable(mc.ir, ir.ArrayType(I8, len(metadata)), name="aot_metadata")
+    meta.linkage = "private"
+    meta.global_constant = True
+    meta.initializer = ir.Constant(meta.value_type, bytearray(metadata))
+    fields = {
+        VTable.MAGIC: ir.Constant(I64, VTABLE_MAGIC),
+        VTable.ABI_VERSION: ir.Constant(I64, ABI_VERSION),
+        VTable.METADATA: meta,
+        VTable.METADATA_LEN: ir.Constant(I64, len(metadata)),
+        VTable.INIT: init,
+        VTable.N_FUNCS: ir.Constant(I64, len(wasm_calls)),
+        VTable.FUNCS: _pointer_array(mc, "aot_funcs", wasm_calls),
+        VTable.N_IMPORTED_FUNCS: ir.Constant(I64, len(host_trampolines)),
+        VTable.HOST_TRAMPOLINES: _pointer_array(mc, "aot_host_trampolines", host_trampolines),
+        VTable.N_TYPES: ir.Constant(I64, len(entries)),
+        VTable.ENTRIES: _pointer_array(mc, "aot_entries", entries),
+    }
+    values = [fields[i] for i in range(VTable.SIZE)]
+    ty = ir.LiteralStructType([v.type for v in values])
+    vt = ir.GlobalVariable(mc.ir, ty, name=VTABLE_SYMBOL)
+    vt.global_constant = True
+    vt.initializer = ir.Constant(ty, values)

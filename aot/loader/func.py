@@ -1,0 +1,214 @@
+"""Functions: wasm functions (exported, or taken from a table) and host functions (any
+Python callable given a wasm type).
+
+Calls from Python go through code generated once per signature (see `_caller_source`):
+argument checks, writes into a preallocated ValRaw buffer, one cffi call of the array
+entry, result reads.  No per-call type objects, no generic loops."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from functools import cache
+
+from aot.abi.signatures import values_slots
+from aot.abi.traps import TrapCode
+from aot.abi.vmctx import HOST_MAGIC, FuncRef
+from aot.errors import NotSupportedError, Trap
+from aot.loader.ffi import ENTRY_C_TYPE, ffi
+from aot.loader.values import CONVERTERS
+from aot.wasm.types import FuncType, ValType
+
+# A host function's exception waits here while wasm unwinds to the entry trampoline of
+# the same thread, which re-raises it.
+_pending = threading.local()
+
+
+def raise_for_status(status: int) -> None:
+    if status == TrapCode.HOST_EXCEPTION:
+        exc = getattr(_pending, "exc", None)
+        _pending.exc = None
+        if exc is not None:
+            raise exc
+    try:
+        code = TrapCode(status)
+    except ValueError:
+        raise Trap(TrapCode.UNREACHABLE_CODE_REACHED, f"unknown trap status {status}") from None
+    raise Trap(code)
+
+
+def _check_supported(ft: FuncType) -> None:
+    for t in (*ft.params, *ft.results):
+        if t.is_ref:
+            raise NotSupportedError(f"reference types: {t} values crossing the host boundary")
+
+
+_I32_FAST = "if type({a}) is int and -2147483648 <= {a} <= 4294967295: {v}.i64 = {a}\n    else: put{i}({v}, {a}, {what!r})"
+_F64_FAST = "if type({a}) is float: {v}.{field} = {a}\n    else: put{i}({v}, {a}, {what!r})"
+
+
+@cache
+def _caller_source(ft: FuncType) -> str:
+    """Source of `make(entry, ref, values, put*, get*, raise_for_status) -> call(*args)`."""
+    n = len(ft.params)
+    args = ", ".join(f"a{i}" for i in range(n))
+    body = []
+    for i, t in enumerate(ft.params):
+        what = f"argument {i} ({t})"
+        if t == ValType.I32:
+            body.append(_I32_FAST.format(a=f"a{i}", v=f"v{i}", i=i, what=what))
+        elif t in (ValType.F32, ValType.F64):
+            body.append(_F64_FAST.format(a=f"a{i}", v=f"v{i}", i=i, what=what, field=str(t)))
+        else:
+            body.append(f"put{i}(v{i}, a{i}, {what!r})")
+    body.append("st = entry(ref, values)")
+    body.append("if st: raise_for_status(st)")
+    res = [f"get{i}(v{i})" for i in range(len(ft.results))]
+    if not res:
+        body.append("return None")
+    elif len(res) == 1:
+        body.append(f"return {res[0]}")
+    else:
+        body.append(f"return ({', '.join(res)},)")
+    slots = values_slots(ft)
+    puts = ", ".join(f"put{i}" for i in range(n))
+    gets = ", ".join(f"get{i}" for i in range(len(ft.results)))
+    return (
+        f"def make(entry, ref, values, puts, gets, raise_for_status):\n"
+        f"  ({puts}{',' if n == 1 else ''}) = puts\n"
+        f"  ({gets}{',' if len(ft.results) == 1 else ''}) = gets\n"
+        + "".join(f"  v{i} = values[{i}]\n" for i in range(slots))
+        + f"  def call({args}):\n"
+        + "".join(f"    {line}\n" for line in body)
+        + "  return call\n"
+    )
+
+
+@cache
+def _caller_factory(ft: FuncType):
+    namespace: dict = {}
+    exec(compile(_caller_source(ft), f"<aot caller {ft}>", "exec"), namespace)
+    return namespace["make"]
+
+
+class Func:
+    """A WebAssembly function.
+
+    `aot.Func(FuncType, callable)` makes a host function: wasm calls `callable` with one
+    Python value per parameter and takes its return value (None, a value, or a tuple for
+    several results).  Functions exported by an instance are `Func` too."""
+
+    def __init__(self, type: FuncType, fn: Callable, *, name: str | None = None):
+        _check_supported(type)
+        self.type = type
+        self.name = name or getattr(fn, "__name__", "host")
+        self._host = fn
+        self._host_ctx = ffi.new("VMHostContext *")
+        self._host_ctx.magic = HOST_MAGIC
+        self._callback = ffi.callback("HostCallback", _host_callback(type, fn))
+        self._host_ctx.callback = self._callback
+        self._call = fn
+        self._ref = None  # a VMFuncRef for tables, once an instance has imported this
+        self._owner = None
+
+    @classmethod
+    def _from_wasm(cls, type: FuncType, ref, entry_addr: int, owner, name: str) -> Func:
+        self = cls.__new__(cls)
+        _check_supported(type)
+        self.type = type
+        self.name = name
+        self._host = None
+        self._ref = ref
+        self._owner = owner  # the instance whose vmctx `ref` lives in
+        self._values = ffi.new("ValRaw[]", values_slots(type))
+        self._entry = ffi.cast(ENTRY_C_TYPE, entry_addr)
+        puts = tuple(CONVERTERS[t][0] for t in type.params)
+        gets = tuple(CONVERTERS[t][1] for t in type.results)
+        self._call = _caller_factory(type)(
+            self._entry, ref, self._values, puts, gets, raise_for_status
+        )
+        return self
+
+    @property
+    def is_host(self) -> bool:
+        return self._host is not None
+
+    def __call__(self, *args):
+        return self._call(*args)
+
+    def call_raw(self, args: Sequence[int]) -> list[int]:
+        """Call with raw bit patterns (floats as IEEE bits) and get raw results: exact
+        NaN payloads both ways."""
+        ft = self.type
+        if len(args) != len(ft.params):
+            raise TypeError(f"{self.name} takes {len(ft.params)} arguments ({len(args)} given)")
+        if self._host is not None:
+            values = ffi.new("ValRaw[]", values_slots(ft))
+            for i, (t, a) in enumerate(zip(ft.params, args)):
+                CONVERTERS[t][2](values[i], a, f"argument {i}")
+            typed = [CONVERTERS[t][1](values[i]) for i, t in enumerate(ft.params)]
+            result = self._host(*typed)
+            results = () if not ft.results else (result,) if len(ft.results) == 1 else result
+            for i, (t, r) in enumerate(zip(ft.results, results)):
+                CONVERTERS[t][0](values[i], r, f"result {i}")
+            return [CONVERTERS[t][3](values[i]) for i, t in enumerate(ft.results)]
+        values = ffi.new("ValRaw[]", values_slots(ft))
+        for i, (t, a) in enumerate(zip(ft.params, args)):
+            CONVERTERS[t][2](values[i], a, f"argument {i} ({t})")
+        st = self._entry(self._ref, values)
+        if st:
+            raise_for_status(st)
+        return [CONVERTERS[t][3](values[i]) for i, t in enumerate(ft.results)]
+
+    def _funcref_for_table(self):
+        if self._ref is None:
+            raise NotSupportedError(
+                "storing a host function into a table before an instance imports it"
+            )
+        return self._ref
+
+    def __repr__(self) -> str:
+        kind = "host" if self._host is not None else "wasm"
+        return f"<aot.Func {kind} {self.name} {self.type}>"
+
+
+def _host_callback(ft: FuncType, fn: Callable):
+    gets = [CONVERTERS[t][1] for t in ft.params]
+    puts = [CONVERTERS[t][0] for t in ft.results]
+    n_results = len(ft.results)
+
+    def callback(host_ctx, caller_vmctx, values, count):
+        try:
+            result = fn(*[g(values[i]) for i, g in enumerate(gets)])
+            if n_results == 1:
+                puts[0](values[0], result, "host function result")
+            elif n_results > 1:
+                if not isinstance(result, (tuple, list)) or len(result) != n_results:
+                    raise TypeError(
+                        f"host function must return {n_results} values as a tuple, "
+                        f"got {result!r}"
+                    )
+                for i, (put, r) in enumerate(zip(puts, result)):
+                    put(values[i], r, f"host function result {i}")
+            return 0
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            _pending.exc = exc
+            return 1
+
+    return callback
+
+
+def copy_funcref(dst, func: Func, host_trampoline: int, type_id: int) -> None:
+    """Fill the VMFuncRef `dst` (in an importer's vmctx) so that wasm can call `func`."""
+    if func._host is not None:
+        dst.wasm_call = ffi.cast("void *", host_trampoline)
+        dst.type_id = type_id
+        dst.vmctx = func._host_ctx
+    else:
+        src = func._ref
+        dst.wasm_call = src.wasm_call
+        dst.type_id = src.type_id
+        dst.vmctx = src.vmctx
+
+
+FUNCREF_SIZE = FuncRef.SIZE

@@ -1,0 +1,52 @@
+"""A compiled module, loaded: everything that does not depend on imports is prepared
+once here (wasmtime's InstancePre), so each instantiation only links and initializes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aot.abi.metadata import ExportDesc, ImportDesc
+from aot.loader.artifact import Artifact
+from aot.loader.ffi import ffi
+from aot.loader.instance import Instance
+from aot.loader.store import Store
+from aot.loader.typeregistry import canonical_type_id
+
+
+class Module:
+    """A compiled WebAssembly module ready to instantiate (`aot.compile` / `aot.load`)."""
+
+    def __init__(self, artifact: Artifact):
+        self._artifact = artifact
+        desc = artifact.desc
+        self._layout = desc.layout()
+        self._canonical_ids = [canonical_type_id(t) for t in desc.types]
+        self._type_ids = ffi.new("uint32_t[]", self._canonical_ids or [0])
+
+    @property
+    def path(self) -> str:
+        return self._artifact.path
+
+    @property
+    def name(self) -> str | None:
+        return self._artifact.desc.name
+
+    @property
+    def imports(self) -> list[ImportDesc]:
+        return list(self._artifact.desc.imports)
+
+    @property
+    def exports(self) -> list[ExportDesc]:
+        return list(self._artifact.desc.exports)
+
+    def instantiate(self, imports: Mapping[str, Mapping[str, Any]] | None = None, *,
+                    store: Store | None = None) -> Instance:
+        """Link `imports` ({"module": {"name": extern-or-callable}}) and initialize.
+
+        Raises LinkError for a missing or mistyped import, Trap when a segment does not
+        fit or the start function traps."""
+        return Instance(self, imports, store)
+
+    def __repr__(self) -> str:
+        return f"<aot.Module {self.name or self.path}>"

@@ -1,0 +1,638 @@
+"""The binary decoder: bytes -> `Module` (spec chapter 5), with the reference
+interpreter's error messages (the spec suite matches on them).
+
+The decoder checks everything the binary format itself requires (structure, LEB128
+ranges, section order and sizes, opcodes, immediates, block nesting, the function/code
+and data count consistency) and nothing the validator checks (types, indices), except
+that a block type index is resolved here, so it must name an existing type.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+from aot.errors import CompileError
+from aot.wasm.instr import Instr
+from aot.wasm.module import (
+    DataSegment,
+    ElemSegment,
+    Export,
+    FuncBody,
+    Global,
+    Import,
+    Module,
+    Names,
+)
+from aot.wasm.opcodes import (
+    BLOCK,
+    DATA_DROP,
+    ELSE,
+    END,
+    IF,
+    LOOP,
+    MEMORY_INIT,
+    OPCODES,
+    REF_FUNC,
+)
+from aot.wasm.reader import (
+    UNEXPECTED_END,
+    Reader,
+    decode_name,
+    read_fixed,
+    read_len,
+    read_name,
+    read_s32,
+    read_s33,
+    read_s64,
+    read_u32,
+)
+from aot.wasm.types import (
+    ExternKind,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemoryType,
+    TableType,
+    ValType,
+)
+
+MAGIC = b"\x00asm"
+VERSION = b"\x01\x00\x00\x00"
+
+# Implementation limit on declared locals per function (the spec's is 2**32-1; V8 and
+# wasmtime use 50000).  Also keeps a hostile count from expanding into a huge list.
+MAX_LOCALS = 50000
+
+# Section ids in the order they must appear (custom sections, id 0, go anywhere).
+SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+
+_VALTYPES: dict[int, ValType] = {int(v): v for v in ValType}
+_REFTYPES: dict[int, ValType] = {0x70: ValType.FUNCREF, 0x6F: ValType.EXTERNREF}
+_EMPTY_BLOCK = FuncType((), ())
+_SINGLE_BLOCK = {b: FuncType((), (vt,)) for b, vt in _VALTYPES.items()}
+
+
+def _valtype(data: bytes, pos: int) -> tuple[ValType, int]:
+    vt = _VALTYPES.get(data[pos])
+    if vt is None:
+        raise CompileError("malformed value type", pos)
+    return vt, pos + 1
+
+
+def _reftype(data: bytes, pos: int) -> tuple[ValType, int]:
+    vt = _REFTYPES.get(data[pos])
+    if vt is None:
+        raise CompileError("malformed reference type", pos)
+    return vt, pos + 1
+
+
+# --- immediate readers, one per immediate kind: (data, pos) -> (imm, pos) ---
+# All index immediates are plain u32s, so they share read_u32.
+
+
+def _imm_br_table(data: bytes, pos: int) -> tuple[Any, int]:
+    n, pos = read_len(data, pos)
+    targets = []
+    for _ in range(n):
+        t, pos = read_u32(data, pos)
+        targets.append(t)
+    default, pos = read_u32(data, pos)
+    return (tuple(targets), default), pos
+
+
+def _imm_u32_pair(data: bytes, pos: int) -> tuple[Any, int]:
+    a, pos = read_u32(data, pos)
+    b, pos = read_u32(data, pos)
+    return (a, b), pos
+
+
+def _zero_byte(data: bytes, pos: int) -> int:
+    # 2.0 reserves a single 0x00 byte for the memory index (not a LEB128 zero).
+    if data[pos] != 0:
+        raise CompileError("zero byte expected", pos)
+    return pos + 1
+
+
+def _imm_memory(data: bytes, pos: int) -> tuple[Any, int]:
+    return 0, _zero_byte(data, pos)
+
+
+def _imm_memarg(data: bytes, pos: int) -> tuple[Any, int]:
+    start = pos
+    b = data[pos]
+    if b < 0x20:
+        align = b
+        pos += 1
+    else:
+        # Alignment 2**32 and up, and bit 6 (multi-memory's memory index flag), are
+        # malformed in 2.0.
+        align, pos = read_u32(data, pos)
+        if align >= 0x20:
+            raise CompileError("malformed memop flags", start)
+    offset, pos = read_u32(data, pos)
+    return (align, offset, 0), pos
+
+
+def _imm_memarg_lane(data: bytes, pos: int) -> tuple[Any, int]:
+    (align, offset, mem), pos = _imm_memarg(data, pos)
+    return (align, offset, mem, data[pos]), pos + 1
+
+
+def _imm_lane(data: bytes, pos: int) -> tuple[Any, int]:
+    return data[pos], pos + 1
+
+
+def _imm_16_bytes(data: bytes, pos: int) -> tuple[Any, int]:
+    end = pos + 16
+    if end > len(data):
+        raise CompileError(UNEXPECTED_END, len(data))
+    return data[pos:end], end
+
+
+def _imm_f32(data: bytes, pos: int) -> tuple[Any, int]:
+    return read_fixed(data, pos, 4)
+
+
+def _imm_f64(data: bytes, pos: int) -> tuple[Any, int]:
+    return read_fixed(data, pos, 8)
+
+
+def _imm_select_t(data: bytes, pos: int) -> tuple[Any, int]:
+    n, pos = read_len(data, pos)
+    types = []
+    for _ in range(n):
+        vt, pos = _valtype(data, pos)
+        types.append(vt)
+    return tuple(types), pos
+
+
+def _imm_memory_init(data: bytes, pos: int) -> tuple[Any, int]:
+    seg, pos = read_u32(data, pos)
+    return (seg, 0), _zero_byte(data, pos)
+
+
+def _imm_memory_copy(data: bytes, pos: int) -> tuple[Any, int]:
+    return (0, 0), _zero_byte(data, _zero_byte(data, pos))
+
+
+ImmReader = Callable[[bytes, int], tuple[Any, int]]
+
+IMM_READERS: dict[str, ImmReader | None] = {
+    "none": None,
+    "block": None,  # needs the type section: handled in the decode loop
+    "label": read_u32,
+    "br_table": _imm_br_table,
+    "func": read_u32,
+    "call_indirect": _imm_u32_pair,
+    "local": read_u32,
+    "global": read_u32,
+    "table": read_u32,
+    "memarg": _imm_memarg,
+    "memory": _imm_memory,
+    "i32": read_s32,
+    "i64": read_s64,
+    "f32": _imm_f32,
+    "f64": _imm_f64,
+    "select_t": _imm_select_t,
+    "reftype": _reftype,
+    "v128": _imm_16_bytes,
+    "shuffle": _imm_16_bytes,
+    "lane": _imm_lane,
+    "memarg_lane": _imm_memarg_lane,
+    "table_copy": _imm_u32_pair,
+    "table_init": _imm_u32_pair,
+    "elem": read_u32,
+    "memory_init": _imm_memory_init,
+    "data": read_u32,
+    "memory_copy": _imm_memory_copy,
+}
+
+# Dispatch tables.  One-byte opcodes: _NO_IMM marks immediate-free ops, a function reads
+# the immediate, None (absent) is an illegal opcode.  Prefixed: (op number, reader).
+_NO_IMM: Any = object()
+_CTRL: Any = object()
+_ONE_BYTE: list[Any] = [None] * 256
+_PREFIXED: dict[int, tuple[int, ImmReader | None]] = {}
+for _code, _info in OPCODES.items():
+    _reader = IMM_READERS[_info.imm]
+    if _code <= 0xFF:
+        _ONE_BYTE[_code] = _NO_IMM if _reader is None else _reader
+    else:
+        _PREFIXED[_code] = (_code, _reader)
+del _code, _info, _reader
+_BLOCKS = (BLOCK, LOOP, IF)
+for _op in (*_BLOCKS, ELSE, END):
+    _ONE_BYTE[_op] = _CTRL  # control structure: handled inline by the decode loop
+del _op
+_PREFIXES = (0xFC, 0xFD)
+
+# Block stack entries (what `else` may follow).
+_B_BLOCK, _B_IF, _B_ELSE = 0, 1, 2
+
+
+class _Decoder:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.r = Reader(data)
+        self.m = Module()
+        self.uses_data_index = False  # memory.init / data.drop seen
+        self._ftype_cache: dict[tuple, FuncType] = {}
+
+    # --- instructions -------------------------------------------------------------
+
+    def expr(self, pos: int, func_index: int | None = None) -> tuple[list[Instr], int]:
+        """Decode instructions from `pos` through the `end` that closes the expression.
+        The returned list includes that final `end`."""
+        data = self.data
+        types = self.m.types
+        one_byte = _ONE_BYTE
+        code: list[Instr] = []
+        append = code.append
+        blocks: list[int] = []
+        try:
+            while True:
+                start = pos
+                op = data[pos]
+                pos += 1
+                r = one_byte[op]
+                if r is _NO_IMM:
+                    append(Instr(op, None, start))
+                elif r is None:
+                    if op in _PREFIXES:
+                        sub, pos = read_u32(data, pos)
+                        entry = _PREFIXED.get((op << 16) | sub)
+                        if entry is None:
+                            raise CompileError(f"illegal opcode {op:02x} {sub}", start)
+                        full, rd = entry
+                        if full == MEMORY_INIT or full == DATA_DROP:
+                            self.uses_data_index = True
+                        if rd is None:
+                            append(Instr(full, None, start))
+                        else:
+                            imm, pos = rd(data, pos)
+                            append(Instr(full, imm, start))
+                    else:
+                        raise CompileError(f"illegal opcode {op:02x}", start)
+                elif r is _CTRL:
+                    if op == END:
+                        append(Instr(op, None, start))
+                        if not blocks:
+                            return code, pos
+                        blocks.pop()
+                    elif op == ELSE:
+                        # Like the reference decoder: `else` outside an `if` ends the
+                        # enclosing block, which then lacks its `end`.
+                        if not blocks or blocks[-1] != _B_IF:
+                            raise CompileError("END opcode expected", start)
+                        blocks[-1] = _B_ELSE
+                        append(Instr(op, None, start))
+                    else:
+                        b = data[pos]
+                        if b == 0x40:
+                            bt = _EMPTY_BLOCK
+                            pos += 1
+                        elif b in _SINGLE_BLOCK:
+                            bt = _SINGLE_BLOCK[b]
+                            pos += 1
+                        else:
+                            idx, p2 = read_s33(data, pos)
+                            if idx < 0:
+                                raise CompileError("malformed value type", pos)
+                            if idx >= len(types):
+                                raise CompileError(f"unknown type {idx}", pos)
+                            bt = types[idx]
+                            pos = p2
+                        blocks.append(_B_IF if op == IF else _B_BLOCK)
+                        append(Instr(op, bt, start))
+                else:
+                    imm, pos = r(data, pos)
+                    append(Instr(op, imm, start))
+        except IndexError:
+            raise CompileError(UNEXPECTED_END, len(data), func_index) from None
+        except CompileError as e:
+            if e.func_index is None and func_index is not None:
+                raise CompileError(e.message, e.offset, func_index) from None
+            raise
+
+    def const_expr(self) -> list[Instr]:
+        code, self.r.pos = self.expr(self.r.pos)
+        code.pop()  # the final `end`
+        return code
+
+    # --- types ----------------------------------------------------------------------
+
+    def valtype(self) -> ValType:
+        r = self.r
+        vt = _VALTYPES.get(r.u8())
+        if vt is None:
+            raise CompileError("malformed value type", r.pos - 1)
+        return vt
+
+    def reftype(self) -> ValType:
+        r = self.r
+        vt = _REFTYPES.get(r.u8())
+        if vt is None:
+            raise CompileError("malformed reference type", r.pos - 1)
+        return vt
+
+    def functype(self) -> FuncType:
+        r = self.r
+        tag = r.u8()
+        if tag != 0x60:
+            # The tag is an s7 LEB128 (-0x20): a continuation bit makes it too long.
+            msg = "integer representation too long" if tag & 0x80 else "malformed function type"
+            raise CompileError(msg, r.pos - 1)
+        params = tuple(r.vec(lambda _: self.valtype()))
+        results = tuple(r.vec(lambda _: self.valtype()))
+        key = (params, results)
+        ft = self._ftype_cache.get(key)
+        if ft is None:
+            ft = self._ftype_cache[key] = FuncType(params, results)
+        return ft
+
+    def limits(self) -> Limits:
+        r = self.r
+        flag = r.u1()
+        lo = r.u32()
+        hi = r.u32() if flag else None
+        return Limits(lo, hi)
+
+    def tabletype(self) -> TableType:
+        elem = self.reftype()
+        return TableType(elem, self.limits())
+
+    def globaltype(self) -> GlobalType:
+        vt = self.valtype()
+        r = self.r
+        mut = r.u8()
+        if mut > 1:
+            raise CompileError("malformed mutability", r.pos - 1)
+        return GlobalType(vt, bool(mut))
+
+    # --- sections -------------------------------------------------------------------
+
+    def module(self) -> Module:
+        data = self.data
+        r = self.r
+        if len(data) < 4:
+            raise CompileError(UNEXPECTED_END, len(data))
+        if data[:4] != MAGIC:
+            raise CompileError("magic header not detected", 0)
+        if len(data) < 8:
+            raise CompileError(UNEXPECTED_END, len(data))
+        if data[4:8] != VERSION:
+            raise CompileError("unknown binary version", 4)
+        r.pos = 8
+        last = 0
+        handlers = {
+            1: self.sec_type,
+            2: self.sec_import,
+            3: self.sec_function,
+            4: self.sec_table,
+            5: self.sec_memory,
+            6: self.sec_global,
+            7: self.sec_export,
+            8: self.sec_start,
+            9: self.sec_elem,
+            12: self.sec_datacount,
+            10: self.sec_code,
+            11: self.sec_data,
+        }
+        while r.pos < len(data):
+            sec_start = r.pos
+            sid = r.u8()
+            if sid > 12:
+                raise CompileError("malformed section id", sec_start)
+            size = r.length()
+            end = r.pos + size
+            if sid == 0:
+                self.sec_custom(end)
+            else:
+                order = SECTION_ORDER[sid]
+                if order <= last:
+                    raise CompileError("unexpected content after last section", sec_start)
+                last = order
+                handlers[sid]()
+            if r.pos != end:
+                raise CompileError("section size mismatch", r.pos)
+        m = self.m
+        if len(m.funcs) != len(m.codes):
+            raise CompileError("function and code section have inconsistent lengths", len(data))
+        if m.data_count is not None and m.data_count != len(m.datas):
+            raise CompileError("data count and data section have inconsistent lengths", len(data))
+        if self.uses_data_index and m.data_count is None:
+            raise CompileError("data count section required", len(data))
+        return m
+
+    def sec_custom(self, end: int) -> None:
+        r = self.r
+        name = r.name()
+        if r.pos > end:
+            raise CompileError(UNEXPECTED_END, end)
+        if end > len(self.data):  # (a length may count its own bytes: see read_len)
+            raise CompileError(UNEXPECTED_END, len(self.data))
+        payload = self.data[r.pos : end]
+        r.pos = end
+        self.m.customs.append((name, payload))
+        if name == "name":
+            self.m.names = parse_name_section(payload)
+
+    def sec_type(self) -> None:
+        self.m.types = self.r.vec(lambda _: self.functype())
+
+    def sec_import(self) -> None:
+        r = self.r
+        readers = {
+            0: lambda: r.u32(),
+            1: self.tabletype,
+            2: lambda: MemoryType(self.limits()),
+            3: self.globaltype,
+        }
+        imports = self.m.imports
+        for _ in range(r.length()):
+            mod = r.name()
+            name = r.name()
+            kind = r.u8()
+            rd = readers.get(kind)
+            if rd is None:
+                raise CompileError("malformed import kind", r.pos - 1)
+            imports.append(Import(mod, name, ExternKind(kind), rd()))
+
+    def sec_function(self) -> None:
+        self.m.funcs = self.r.vec(lambda r: r.u32())
+
+    def sec_table(self) -> None:
+        self.m.tables = self.r.vec(lambda _: self.tabletype())
+
+    def sec_memory(self) -> None:
+        self.m.memories = self.r.vec(lambda _: MemoryType(self.limits()))
+
+    def sec_global(self) -> None:
+        self.m.globals = self.r.vec(lambda _: Global(self.globaltype(), self.const_expr()))
+
+    def sec_export(self) -> None:
+        r = self.r
+
+        def export(_: Reader) -> Export:
+            name = r.name()
+            kind = r.u8()
+            if kind > 3:
+                raise CompileError("malformed export kind", r.pos - 1)
+            return Export(name, ExternKind(kind), r.u32())
+
+        self.m.exports = r.vec(export)
+
+    def sec_start(self) -> None:
+        self.m.start = self.r.u32()
+
+    def sec_elem(self) -> None:
+        self.m.elems = self.r.vec(lambda _: self.elem_segment())
+
+    def elem_segment(self) -> ElemSegment:
+        r = self.r
+        flag_pos = r.pos
+        flags = r.u32()
+        if flags > 7:
+            raise CompileError("malformed elements segment kind", flag_pos)
+        # bit 0: passive/declarative, bit 1: explicit table index (active) or
+        # declarative (otherwise), bit 2: expressions instead of function indices.
+        passive = flags & 1
+        table = 0
+        offset = None
+        if not passive:
+            if flags & 2:
+                table = r.u32()
+            offset = self.const_expr()
+        mode = ("declarative" if flags & 2 else "passive") if passive else "active"
+        etype = ValType.FUNCREF
+        if flags & 3:  # an element kind / type is present unless flags is 0 or 4
+            if flags & 4:
+                etype = self.reftype()
+            else:
+                kind_pos = r.pos
+                if r.u8() != 0x00:
+                    raise CompileError("malformed element kind", kind_pos)
+        if flags & 4:
+            init = r.vec(lambda _: self.const_expr())
+        else:
+
+            def func_ref(_: Reader) -> list[Instr]:
+                p = r.pos
+                return [Instr(REF_FUNC, r.u32(), p)]
+
+            init = r.vec(func_ref)
+        return ElemSegment(mode, etype, init, table, offset)
+
+    def sec_datacount(self) -> None:
+        self.m.data_count = self.r.u32()
+
+    def sec_code(self) -> None:
+        r = self.r
+        n = r.length()
+        base = self.m.num_imported_funcs
+        codes = self.m.codes
+        for i in range(n):
+            codes.append(self.func_body(base + i))
+
+    def func_body(self, func_index: int) -> FuncBody:
+        r = self.r
+        body_offset = r.pos
+        size = r.length()
+        body_start = r.pos
+        end = body_start + size
+        locals_: list[ValType] = []
+        total = 0
+        for _ in range(r.length()):
+            count_pos = r.pos
+            count = r.u32()
+            vt = self.valtype()
+            total += count
+            if total > MAX_LOCALS:
+                raise CompileError("too many locals", count_pos, func_index)
+            locals_.extend([vt] * count)
+        code, r.pos = self.expr(r.pos, func_index)
+        if r.pos != end:
+            raise CompileError("section size mismatch", r.pos, func_index)
+        return FuncBody(locals_, code, body_offset, end)
+
+    def sec_data(self) -> None:
+        self.m.datas = self.r.vec(lambda _: self.data_segment())
+
+    def data_segment(self) -> DataSegment:
+        r = self.r
+        flag_pos = r.pos
+        flags = r.u32()
+        if flags > 2:
+            raise CompileError("malformed data segment kind", flag_pos)
+        if flags == 1:
+            n = r.length()
+            start = r.pos
+            return DataSegment("passive", r.bytes(n), data_offset=start)
+        memory = r.u32() if flags == 2 else 0
+        offset = self.const_expr()
+        n = r.length()
+        start = r.pos
+        return DataSegment("active", r.bytes(n), memory, offset, start)
+
+
+def parse_name_section(payload: bytes) -> Names:
+    """The `name` custom section (spec 7.4).  Lenient: a malformed or truncated
+    subsection ends parsing, keeping what was read, and never fails the module."""
+    names = Names()
+    pos = 0
+    n_payload = len(payload)
+    try:
+        while pos < n_payload:
+            sub_id = payload[pos]
+            size, pos = read_u32(payload, pos + 1)
+            end = pos + size
+            if end > n_payload:
+                break
+            sub = payload[:end]  # bound reads to the subsection
+            if sub_id == 0:
+                names.module, _ = read_name(sub, pos)
+            elif sub_id == 1:
+                names.functions = _name_map(sub, pos)[0]
+            elif sub_id == 2:
+                count, p = read_u32(sub, pos)
+                result: dict[int, dict[int, str]] = {}
+                for _ in range(count):
+                    idx, p = read_u32(sub, p)
+                    result[idx], p = _name_map(sub, p)
+                names.locals = result
+            pos = end
+    except (CompileError, IndexError):
+        pass
+    return names
+
+
+def _name_map(data: bytes, pos: int) -> tuple[dict[int, str], int]:
+    count, pos = read_u32(data, pos)
+    out: dict[int, str] = {}
+    for _ in range(count):
+        idx, pos = read_u32(data, pos)
+        n, pos = read_u32(data, pos)
+        if pos + n > len(data):
+            raise IndexError
+        out[idx] = decode_name(data[pos : pos + n], pos)
+        pos += n
+    return out, pos
+
+
+def decode(data: bytes) -> Module:
+    """Decode a binary module.  Raises CompileError on any malformed input."""
+    data = bytes(data)
+    # Decoding allocates an object per instruction and no cycles: the cyclic GC's
+    # repeated scans of the growing heap would only cost time (about a third).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Decoder(data).module()
+    except IndexError:
+        # Every raw `data[pos]` past the end lands here.
+        raise CompileError(UNEXPECTED_END, len(data)) from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()

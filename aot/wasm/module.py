@@ -1,0 +1,126 @@
+"""The decoded module: what `aot.wasm.decode` returns and the code generator reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aot.wasm.instr import Instr
+from aot.wasm.types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType
+
+ImportType = int | TableType | MemoryType | GlobalType  # int: a type index, for functions
+
+
+@dataclass
+class Import:
+    module: str
+    name: str
+    kind: ExternKind
+    type: ImportType
+
+
+@dataclass
+class Export:
+    name: str
+    kind: ExternKind
+    index: int
+
+
+@dataclass
+class Global:
+    type: GlobalType
+    init: list[Instr]  # constant expression, without the final `end`
+
+
+@dataclass
+class ElemSegment:
+    mode: str  # "active" | "passive" | "declarative"
+    type: ValType  # FUNCREF or EXTERNREF
+    init: list[list[Instr]]  # one constant expression per element (ref.func N / ref.null t / global.get)
+    table: int = 0  # active only
+    offset: list[Instr] | None = None  # active only
+
+
+@dataclass
+class DataSegment:
+    mode: str  # "active" | "passive"
+    data: bytes
+    memory: int = 0  # active only
+    offset: list[Instr] | None = None  # active only
+    data_offset: int = 0  # byte offset of the segment's bytes in the module
+
+
+@dataclass
+class FuncBody:
+    locals: list[ValType]  # declared locals only, expanded (params are not included)
+    code: list[Instr]  # the body, including the final `end`
+    offset: int  # byte offset of the body's size field in the module
+    end_offset: int = 0  # byte offset just past the body
+
+
+@dataclass
+class Names:
+    """The `name` custom section; absent entries stay empty (the section is optional)."""
+
+    module: str | None = None
+    functions: dict[int, str] = field(default_factory=dict)
+    locals: dict[int, dict[int, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Module:
+    types: list[FuncType] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    funcs: list[int] = field(default_factory=list)  # type index of each *defined* function
+    tables: list[TableType] = field(default_factory=list)  # defined tables
+    memories: list[MemoryType] = field(default_factory=list)  # defined memories
+    globals: list[Global] = field(default_factory=list)  # defined globals
+    exports: list[Export] = field(default_factory=list)
+    start: int | None = None
+    elems: list[ElemSegment] = field(default_factory=list)
+    data_count: int | None = None
+    codes: list[FuncBody] = field(default_factory=list)
+    datas: list[DataSegment] = field(default_factory=list)
+    customs: list[tuple[str, bytes]] = field(default_factory=list)
+    names: Names = field(default_factory=Names)
+
+    # --- index spaces: imports come first, then definitions (spec §2.5.1) ---
+
+    def imports_of(self, kind: ExternKind) -> list[Import]:
+        return [imp for imp in self.imports if imp.kind == kind]
+
+    @property
+    def num_imported_funcs(self) -> int:
+        return sum(1 for imp in self.imports if imp.kind == ExternKind.FUNC)
+
+    @property
+    def num_imported_tables(self) -> int:
+        return sum(1 for imp in self.imports if imp.kind == ExternKind.TABLE)
+
+    @property
+    def num_imported_memories(self) -> int:
+        return sum(1 for imp in self.imports if imp.kind == ExternKind.MEMORY)
+
+    @property
+    def num_imported_globals(self) -> int:
+        return sum(1 for imp in self.imports if imp.kind == ExternKind.GLOBAL)
+
+    def func_type_indices(self) -> list[int]:
+        """Type index of every function in the function index space."""
+        imported = [imp.type for imp in self.imports if imp.kind == ExternKind.FUNC]
+        return imported + list(self.funcs)  # type: ignore[operator]
+
+    def func_types(self) -> list[FuncType]:
+        return [self.types[i] for i in self.func_type_indices()]
+
+    def all_tables(self) -> list[TableType]:
+        return [imp.type for imp in self.imports if imp.kind == ExternKind.TABLE] + list(self.tables)  # type: ignore[misc]
+
+    def all_memories(self) -> list[MemoryType]:
+        return [imp.type for imp in self.imports if imp.kind == ExternKind.MEMORY] + list(self.memories)  # type: ignore[misc]
+
+    def all_globals(self) -> list[GlobalType]:
+        imported = [imp.type for imp in self.imports if imp.kind == ExternKind.GLOBAL]
+        return imported + [g.type for g in self.globals]  # type: ignore[operator]
+
+    def func_name(self, index: int) -> str:
+        return self.names.functions.get(index, f"<wasm function {index}>")

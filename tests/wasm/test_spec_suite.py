@@ -1,0 +1,55 @@
+"""Every module of the spec test suite through `parse`: the valid ones must pass, the
+`assert_invalid` and `assert_malformed (module binary ...)` ones must fail with the
+suite's message (the reference interpreter's test: the expected text is a prefix)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aot.errors import CompileError
+from aot.wasm import parse
+
+from .wast_scan import SUITE, module_bytes, scan_file, suite_dir
+
+_DIR = suite_dir()
+_FILES = sorted(p.name for p in _DIR.glob("*.wast")) if _DIR else ["<suite missing>"]
+
+
+def check_file(name: str) -> tuple[int, list[str]]:
+    """(modules checked, problems) for one .wast file."""
+    problems = []
+    count = 0
+    for mod in scan_file(SUITE / name):
+        where = f"{mod.file}:{mod.line}"
+        data = module_bytes(mod)
+        count += 1
+        try:
+            parse(data)
+        except CompileError as e:
+            if mod.expect == "valid":
+                problems.append(f"{where}: valid module rejected: {e}")
+            elif not e.message.startswith(mod.message or ""):
+                problems.append(f"{where}: expected {mod.message!r}, got {e.message!r}")
+            continue
+        if mod.expect != "valid":
+            problems.append(f"{where}: {mod.expect} module accepted (expected {mod.message!r})")
+    return count, problems
+
+
+@pytest.mark.parametrize("name", _FILES)
+def test_spec_modules(name: str) -> None:
+    from .wast_scan import require_suite
+
+    require_suite()
+    _count, problems = check_file(name)
+    assert problems == []
+
+
+if __name__ == "__main__":  # python -m tests.wasm.test_spec_suite: a summary
+    total, bad = 0, []
+    for f in _FILES:
+        n, p = check_file(f)
+        total += n
+        bad += p
+    print(f"{total} modules, {len(bad)} problems")
+    print("\n".join(bad))
