@@ -24,8 +24,8 @@ class Artifact:
             raise ArtifactError(f"{path}: cannot be loaded as a shared object: {exc}") from exc
         try:
             vt = getattr(self.lib, VTABLE_SYMBOL)
-        except (AttributeError, OSError) as exc:
-            raise ArtifactError(f"{path}: not an aot artifact (no {VTABLE_SYMBOL} symbol)") from exc
+        except (AttributeError, KeyError, OSError):  # cffi: KeyError when absent
+            raise ArtifactError(f"{path}: not an aot artifact (no {VTABLE_SYMBOL} symbol)") from None
         if vt[VTable.MAGIC] != VTABLE_MAGIC:
             raise ArtifactError(f"{path}: not an aot artifact (bad vtable magic)")
         if vt[VTable.ABI_VERSION] != ABI_VERSION:

@@ -43,42 +43,54 @@ def _check_supported(ft: FuncType) -> None:
             raise NotSupportedError(f"reference types: {t} values crossing the host boundary")
 
 
-_I32_FAST = "if type({a}) is int and -2147483648 <= {a} <= 4294967295: {v}.i64 = {a}\n    else: put{i}({v}, {a}, {what!r})"
-_F64_FAST = "if type({a}) is float: {v}.{field} = {a}\n    else: put{i}({v}, {a}, {what!r})"
+# Per value type: (memoryview format over the ValRaw buffer, items per 16-byte slot,
+# the test that admits a value to the fast path).  Values that fail the test take the
+# slow path `put<i>`, which converts (e.g. an unsigned i64) or raises the precise error.
+_VIEWS = {
+    ValType.I32: ("q", 2, "type({a}) is int and -2147483648 <= {a} <= 4294967295"),
+    ValType.I64: ("q", 2, "type({a}) is int and -9223372036854775808 <= {a} <= 9223372036854775807"),
+    ValType.F32: ("f", 4, "type({a}) is float"),
+    ValType.F64: ("d", 2, "type({a}) is float"),
+}
+# Result reads: (format, items per slot); i32 results come back signed.
+_RESULT_VIEWS = {ValType.I32: ("i", 4), ValType.I64: ("q", 2), ValType.F32: ("f", 4),
+                 ValType.F64: ("d", 2)}
 
 
 @cache
 def _caller_source(ft: FuncType) -> str:
-    """Source of `make(entry, ref, values, put*, get*, raise_for_status) -> call(*args)`."""
+    """Source of `make(entry, ref, values, views, puts, gets, raise_for_status)`, which
+    returns `call(self, *args)` specialized for this signature."""
     n = len(ft.params)
-    args = ", ".join(f"a{i}" for i in range(n))
+    args = "".join(f", a{i}" for i in range(n))
     body = []
     for i, t in enumerate(ft.params):
         what = f"argument {i} ({t})"
-        if t == ValType.I32:
-            body.append(_I32_FAST.format(a=f"a{i}", v=f"v{i}", i=i, what=what))
-        elif t in (ValType.F32, ValType.F64):
-            body.append(_F64_FAST.format(a=f"a{i}", v=f"v{i}", i=i, what=what, field=str(t)))
-        else:
-            body.append(f"put{i}(v{i}, a{i}, {what!r})")
+        view = _VIEWS.get(t)
+        if view is None:
+            body.append(f"put{i}(values[{i}], a{i}, {what!r})")
+            continue
+        fmt, per_slot, test = view
+        body.append(f"if {test.format(a=f'a{i}')}: view_{fmt}[{per_slot * i}] = a{i}")
+        body.append(f"else: put{i}(values[{i}], a{i}, {what!r})")
     body.append("st = entry(ref, values)")
     body.append("if st: raise_for_status(st)")
-    res = [f"get{i}(v{i})" for i in range(len(ft.results))]
+    res = []
+    for i, t in enumerate(ft.results):
+        view = _RESULT_VIEWS.get(t)
+        res.append(f"view_{view[0]}[{view[1] * i}]" if view else f"get{i}(values[{i}])")
     if not res:
         body.append("return None")
     elif len(res) == 1:
         body.append(f"return {res[0]}")
     else:
         body.append(f"return ({', '.join(res)},)")
-    slots = values_slots(ft)
-    puts = ", ".join(f"put{i}" for i in range(n))
-    gets = ", ".join(f"get{i}" for i in range(len(ft.results)))
     return (
-        f"def make(entry, ref, values, puts, gets, raise_for_status):\n"
-        f"  ({puts}{',' if n == 1 else ''}) = puts\n"
-        f"  ({gets}{',' if len(ft.results) == 1 else ''}) = gets\n"
-        + "".join(f"  v{i} = values[{i}]\n" for i in range(slots))
-        + f"  def call({args}):\n"
+        "def make(entry, ref, values, views, puts, gets, raise_for_status):\n"
+        "  view_q, view_i, view_f, view_d = views\n"
+        + "".join(f"  put{i} = puts[{i}]\n" for i in range(n))
+        + "".join(f"  get{i} = gets[{i}]\n" for i in range(len(ft.results)))
+        + f"  def call(self{args}):\n"
         + "".join(f"    {line}\n" for line in body)
         + "  return call\n"
     )
@@ -107,7 +119,6 @@ class Func:
         self._host_ctx.magic = HOST_MAGIC
         self._callback = ffi.callback("HostCallback", _host_callback(type, fn))
         self._host_ctx.callback = self._callback
-        self._call = fn
         self._ref = None  # a VMFuncRef for tables, once an instance has imported this
         self._owner = None
 
@@ -124,9 +135,14 @@ class Func:
         self._entry = ffi.cast(ENTRY_C_TYPE, entry_addr)
         puts = tuple(CONVERTERS[t][0] for t in type.params)
         gets = tuple(CONVERTERS[t][1] for t in type.results)
-        self._call = _caller_factory(type)(
-            self._entry, ref, self._values, puts, gets, raise_for_status
+        raw = memoryview(ffi.buffer(self._values))
+        views = tuple(raw.cast(fmt) for fmt in "qifd")
+        call = _caller_factory(type)(
+            self._entry, ref, self._values, views, puts, gets, raise_for_status
         )
+        # The generated function *is* `__call__` of a class made for this one Func: a call
+        # from Python then costs one frame, with everything it needs in closure cells.
+        self.__class__ = _WasmFuncClass(call)
         return self
 
     @property
@@ -134,7 +150,8 @@ class Func:
         return self._host is not None
 
     def __call__(self, *args):
-        return self._call(*args)
+        # Host functions; wasm functions get a generated `__call__` (see `_from_wasm`).
+        return self._host(*args)
 
     def call_raw(self, args: Sequence[int]) -> list[int]:
         """Call with raw bit patterns (floats as IEEE bits) and get raw results: exact
@@ -170,6 +187,10 @@ class Func:
     def __repr__(self) -> str:
         kind = "host" if self._host is not None else "wasm"
         return f"<aot.Func {kind} {self.name} {self.type}>"
+
+
+def _WasmFuncClass(call) -> type:
+    return type("Func", (Func,), {"__call__": call, "__module__": Func.__module__})
 
 
 def _host_callback(ft: FuncType, fn: Callable):

@@ -171,7 +171,7 @@ def _coerce_import(imp, value: Any, where: str) -> Extern:
         return Func(expected, value, name=imp.name)
     if kind == ExternKind.GLOBAL and isinstance(value, (int, float)) and not expected.mutable:
         return Global(expected, value)
-    actual_kind = _KIND_OF.get(type(value))
+    actual_kind = next((k for cls, k in _KIND_OF.items() if isinstance(value, cls)), None)
     if actual_kind != kind:
         got = actual_kind if actual_kind is not None else type(value).__name__
         raise LinkError(f"incompatible import type for {where}: expected {kind} {expected}, got {got}")

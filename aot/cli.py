@@ -1,0 +1,210 @@
+"""The `aot` command line: compile, run, inspect."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from aot.errors import AotError, Trap
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # bad input: invalid wasm, incompatible artifact, missing import, I/O
+EXIT_USAGE = 2  # bad command line (argparse's convention)
+EXIT_TRAP = 3  # the wasm code trapped
+
+EPILOG = """\
+exit status:
+  0  success
+  1  the input is invalid (malformed or invalid wasm, unusable artifact, missing import)
+  2  the command line is wrong
+  3  the WebAssembly code trapped (the trap message is printed on stderr)
+"""
+
+WASM_MAGIC = b"\0asm"
+
+
+def _opt_level(text: str) -> int:
+    level = text[1:] if text.startswith("O") else text
+    if level not in ("0", "1", "2", "3"):
+        raise argparse.ArgumentTypeError(f"optimization level must be 0..3, not {text!r}")
+    return int(level)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="aot",
+        description="Ahead-of-time compiler for WebAssembly: compile a .wasm module to a "
+        "native shared object, and run or inspect it.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    c = sub.add_parser(
+        "compile", help="compile a .wasm module to an artifact (.so)",
+        description="Compile a WebAssembly module to an ELF shared object that `aot run` "
+        "and aot.load() can use without compiling again.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("input", help="the .wasm module")
+    c.add_argument("-o", "--output", help="artifact to write (default: INPUT with .so)")
+    c.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
+                   help="LLVM optimization level 0..3 (default 2), as -O0 .. -O3")
+    c.add_argument("--target-cpu", default=None, metavar="CPU",
+                   help="CPU to compile for: an LLVM CPU name such as x86-64-v2 "
+                        "(the default, portable) or 'native' for this machine's CPU")
+
+    r = sub.add_parser(
+        "run", help="instantiate a module and call one of its exports",
+        description="Instantiate FILE (a .wasm module, compiled on the fly, or an artifact "
+        "from `aot compile`) and call the export NAME with ARGS, printing each result on "
+        "its own line. Integers may be decimal or 0x-hex; floats accept inf and nan.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("file", help="a .wasm module or a compiled artifact")
+    r.add_argument("--invoke", required=True, metavar="NAME", help="the exported function to call")
+    r.add_argument("args", nargs="*", help="arguments, one per parameter")
+    r.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
+                   help="optimization level when FILE is .wasm (default 2)")
+
+    i = sub.add_parser(
+        "inspect", help="show what an artifact contains",
+        description="Print an artifact's sections, imports, exports, compiled functions "
+        "and their unwind coverage.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    i.add_argument("artifact")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    # `aot run FILE --invoke NAME 1 2`: argparse binds the `args` positional before it
+    # sees --invoke, so the values after NAME arrive as extras.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.command != "run" or any(e.startswith("--") for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.args = list(args.args) + extra
+    try:
+        return COMMANDS[args.command](args)
+    except Trap as trap:
+        print(f"aot: wasm trap: {trap}", file=sys.stderr)
+        return EXIT_TRAP
+    except AotError as err:
+        print(f"aot: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as err:
+        print(f"aot: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from aot.codegen.options import DEFAULT_TARGET_CPU, CompileOptions
+    from aot.compiler import compile_file
+
+    output = args.output or os.path.splitext(args.input)[0] + ".so"
+    options = CompileOptions(opt_level=args.opt_level, target_cpu=args.target_cpu or DEFAULT_TARGET_CPU)
+    compile_file(args.input, output, options)
+    return EXIT_OK
+
+
+def _load_any(path: str, opt_level: int):
+    import aot
+
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic == WASM_MAGIC:
+        return aot.compile(path, opt_level=opt_level)
+    if magic != b"\x7fELF":
+        raise AotError(f"{path}: neither a WebAssembly module nor an aot artifact")
+    return aot.load(path)
+
+
+def _parse_arg(text: str, t, index: int):
+    from aot.wasm.types import ValType
+
+    try:
+        if t in (ValType.I32, ValType.I64):
+            return int(text, 0)
+        if t in (ValType.F32, ValType.F64):
+            return float(text)
+    except ValueError:
+        raise AotError(f"argument {index}: {text!r} is not a valid {t}") from None
+    raise AotError(f"argument {index}: {t} arguments cannot be given on the command line")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from aot.loader.func import Func
+
+    module = _load_any(args.file, args.opt_level)
+    if module.imports:
+        needed = ", ".join(f"{i.module}::{i.name}" for i in module.imports)
+        raise AotError(f"the module needs imports that `aot run` cannot provide: {needed}")
+    instance = module.instantiate()
+    exports = instance.exports
+    if args.invoke not in exports or not isinstance(exports[args.invoke], Func):
+        funcs = [n for n in exports if isinstance(exports[n], Func)]
+        raise AotError(f"no exported function {args.invoke!r} (functions: {', '.join(funcs) or 'none'})")
+    func = exports[args.invoke]
+    params = func.type.params
+    if len(args.args) != len(params):
+        raise AotError(f"{args.invoke} takes {len(params)} arguments "
+                       f"({' '.join(map(str, params)) or 'none'}), {len(args.args)} given")
+    values = [_parse_arg(a, t, i) for i, (a, t) in enumerate(zip(args.args, params))]
+    try:
+        result = func(*values)
+    except (OverflowError, TypeError) as exc:  # argument checks of the call path
+        raise AotError(str(exc)) from None
+    results = () if result is None else result if isinstance(result, tuple) else (result,)
+    for r in results:
+        print(r)
+    return EXIT_OK
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from aot.elf import ArtifactFile
+    from aot.loader import Artifact
+
+    artifact = Artifact(args.artifact)
+    desc = artifact.desc
+    with ArtifactFile(args.artifact) as elf:
+        missing = {f.name for f in elf.functions_without_unwind()}
+        info = {
+            "file": args.artifact,
+            "machine": elf.machine,
+            "sections": [{"name": s.name, "type": s.type, "size": s.size} for s in elf.sections],
+            "imports": [{"module": i.module, "name": i.name, "kind": str(i.kind), "type": str(i.type)}
+                        for i in desc.imports],
+            "exports": [{"name": e.name, "kind": str(e.kind), "index": e.index} for e in desc.exports],
+            "functions": [{"name": f.name, "address": f.address, "size": f.size,
+                           "unwind": f.name not in missing} for f in elf.functions],
+        }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    print(f"{info['file']}: {info['machine']} aot artifact")
+    print("sections:")
+    for s in info["sections"]:
+        print(f"  {s['name']:<24} {s['type']:<16} {s['size']:>8}")
+    print("imports:" if info["imports"] else "imports: none")
+    for i in info["imports"]:
+        print(f"  {i['module']}::{i['name']}  {i['type']}")
+    print("exports:" if info["exports"] else "exports: none")
+    for e in info["exports"]:
+        print(f"  {e['name']}  ({e['kind']} {e['index']})")
+    covered = sum(f["unwind"] for f in info["functions"])
+    print(f"functions: {len(info['functions'])} ({covered} with .eh_frame unwind info)")
+    for f in info["functions"]:
+        print(f"  0x{f['address']:06x} {f['size']:>7}  {f['name']}{'' if f['unwind'] else '  (no unwind info)'}")
+    return EXIT_OK
+
+
+COMMANDS = {"compile": cmd_compile, "run": cmd_run, "inspect": cmd_inspect}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Benchmarks compare aot with wasmtime-py in the same run; the summary prints ratios of
+medians per group (these machines are shared and noisy: ratios travel, absolute
+nanoseconds do not)."""
+
+from __future__ import annotations
+
+import pytest
+import wasmtime
+
+
+def wat(text: str) -> bytes:
+    return wasmtime.wat2wasm(text)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    session = getattr(config, "_benchmarksession", None)
+    if session is None or not session.benchmarks:
+        return
+    groups: dict[str, dict[str, float]] = {}
+    for bench in session.benchmarks:
+        if bench.stats is None:
+            continue
+        engine = bench.name.split("[")[-1].rstrip("]") if "[" in bench.name else bench.name
+        groups.setdefault(bench.group or bench.name, {})[engine] = bench.stats.median
+    tr = terminalreporter
+    tr.section("aot vs wasmtime-py (median)")
+    for group, med in sorted(groups.items()):
+        parts = [f"{eng} {t * 1e9:,.0f} ns" for eng, t in sorted(med.items())]
+        line = f"{group:<28} " + ", ".join(parts)
+        if "aot" in med and "wasmtime" in med:
+            line += f"  ->  aot is {med['wasmtime'] / med['aot']:.1f}x faster than wasmtime-py"
+        if "aot" in med and "python" in med:
+            line += f", {med['aot'] / med['python']:.1f}x a plain Python call"
+        tr.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def engines():
+    return ("aot", "wasmtime", "python")

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One entry point for a fresh clone: ./dev.sh demo | ./dev.sh test | ./dev.sh bench
+# Each creates (or reuses) .venv, installs aot with its test dependencies, then runs.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.installed
+
+setup() {
+    if [ ! -x "$VENV/bin/python" ]; then
+        "$PYTHON" -m venv "$VENV"
+    fi
+    # Reinstall only when the dependency list changed.
+    local want
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+        "$VENV/bin/python" -m pip install --quiet -e '.[test]'
+        echo "$want" > "$STAMP"
+    fi
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+    demo)
+        setup
+        exec "$VENV/bin/python" examples/demo.py "$@"
+        ;;
+    test)
+        setup
+        "$VENV/bin/ruff" check aot tests bench examples
+        # -n 2: the CI machine has two cores; the spec suite is one test per .wast file.
+        exec "$VENV/bin/python" -m pytest -n 2 "$@"
+        ;;
+    bench)
+        setup
+        exec "$VENV/bin/python" -m pytest bench -p no:cacheprovider \
+            --benchmark-min-time=0.0002 --benchmark-columns=median,iqr,iterations,rounds "$@"
+        ;;
+    *)
+        echo "usage: ./dev.sh demo | test | bench  [extra arguments]" >&2
+        exit 2
+        ;;
+esac

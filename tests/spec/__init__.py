@@ -1,0 +1,1 @@
+"""WebAssembly spec-test (.wast) runner for aot; see README.md."""

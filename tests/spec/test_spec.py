@@ -1,0 +1,79 @@
+"""The WebAssembly core spec tests: one case per .wast script (per opt level).
+
+Environment:
+  AOT_SPEC_ENGINE     aot (default) or wasmtime (the reference backend)
+  AOT_SPEC_OPT        opt level(s) for aot.compile: "2" (default), "0", or a list "0,2"
+  AOT_WASM_TESTSUITE  the suite folder (default ../shared/wasm-testsuite from the repo root)
+  AOT_SPEC_REPORT     the JSON report (default tests/spec/report.json)
+  CI=true             a missing suite fails instead of skipping
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from .engine import engine_name, load_engine
+from .runner import ScriptRunner
+from .suite import core_scripts, suite_dir
+from .wast import parse_file
+
+
+def _opt_levels() -> list[int]:
+    text = os.environ.get("AOT_SPEC_OPT", "2")
+    try:
+        return [int(level) for level in text.replace(" ", "").split(",") if level]
+    except ValueError:
+        raise pytest.UsageError(f"AOT_SPEC_OPT={text!r}: expected levels like 2 or 0,2") from None
+
+
+def _cases() -> list:
+    levels = _opt_levels()
+    scripts = core_scripts()
+    if not scripts:  # one placeholder case, to report the missing suite
+        return [pytest.param(None, levels[0], id="suite-missing")]
+    return [
+        pytest.param(path, level, id=path.stem if len(levels) == 1 else f"{path.stem}-O{level}")
+        for path in scripts
+        for level in levels
+    ]
+
+
+@functools.cache
+def _engine() -> ModuleType | str:
+    """The engine, or why it cannot be loaded (reported by every case)."""
+    try:
+        return load_engine()
+    except ImportError as e:
+        return f"cannot use engine {engine_name()!r}: {e}"
+
+
+@pytest.mark.parametrize("script, opt_level", _cases())
+def test_spec(script: Path | None, opt_level: int, spec_report) -> None:
+    if script is None:
+        why = f"WebAssembly test suite not found at {suite_dir()} (set AOT_WASM_TESTSUITE)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+    eng = _engine()
+    if isinstance(eng, str):
+        pytest.fail(eng, pytrace=False)
+    commands = parse_file(script)
+    result = ScriptRunner(eng, opt_level).run(commands)
+    spec_report.record(script.stem, opt_level, result.to_json())
+    assert result.passed + result.failed + result.skipped == len(commands), "a command was lost"
+    if result.failed:
+        shown = "\n".join(
+            f"  {script.name}:{f['line']}: {f['command']}: {f['reason']}"
+            for f in result.failures[:5]
+        )
+        more = f"\n  ... and {result.failed - 5} more" if result.failed > 5 else ""
+        pytest.fail(
+            f"{result.failed} of {result.passed + result.failed + result.skipped} commands failed "
+            f"({result.skipped} skipped):\n{shown}{more}",
+            pytrace=False,
+        )

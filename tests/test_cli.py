@@ -1,0 +1,68 @@
+"""The `aot` command line: compile, run, inspect, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aot.cli import EXIT_ERROR, EXIT_OK, EXIT_TRAP, main
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "example.wasm"
+
+
+def test_compile_then_run_the_artifact(tmp_path, capsys):
+    out = tmp_path / "example.so"
+    assert main(["compile", str(EXAMPLE), "-o", str(out), "-O1"]) == EXIT_OK
+    assert out.read_bytes()[:4] == b"\x7fELF"
+    assert main(["run", str(out), "--invoke", "fib", "90"]) == EXIT_OK
+    assert capsys.readouterr().out == "2880067194370816120\n"
+
+
+def test_run_a_wasm_file_prints_one_result_per_line(capsys):
+    assert main(["run", str(EXAMPLE), "--invoke", "divmod", "17", "0x5"]) == EXIT_OK
+    assert capsys.readouterr().out == "3\n2\n"
+
+
+def test_trap_exit_code_and_message(capsys):
+    assert main(["run", str(EXAMPLE), "--invoke", "divmod", "1", "0"]) == EXIT_TRAP
+    assert "integer divide by zero" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--invoke", "nope"], "no exported function 'nope'"),
+        (["--invoke", "divmod", "1"], "takes 2 arguments"),
+        (["--invoke", "divmod", "1", "x"], "not a valid i32"),
+        (["--invoke", "divmod", "1", "4294967296"], "out of range"),
+    ],
+)
+def test_bad_invocations_exit_1_with_a_sentence(capsys, args, message):
+    assert main(["run", str(EXAMPLE), *args]) == EXIT_ERROR
+    assert message in capsys.readouterr().err
+
+
+def test_invalid_wasm_names_the_offset(tmp_path, capsys):
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\0asm\x01\0\0\0\x01\x05")
+    assert main(["run", str(bad), "--invoke", "x"]) == EXIT_ERROR
+    assert "byte offset" in capsys.readouterr().err
+
+
+def test_inspect_lists_functions_with_unwind_info(tmp_path, capsys):
+    out = tmp_path / "e.so"
+    assert main(["compile", str(EXAMPLE), "-o", str(out)]) == EXIT_OK
+    assert main(["inspect", str(out)]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "fib  (func 0)" in text and "with .eh_frame unwind info" in text
+    assert "(no unwind info)" not in text
+
+
+def test_help_and_usage_errors():
+    proc = subprocess.run([sys.executable, "-m", "aot", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "exit status" in proc.stdout and "compile" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "aot", "compile"], capture_output=True, text=True)
+    assert proc.returncode == 2
