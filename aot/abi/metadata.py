@@ -49,6 +49,9 @@ class ModuleDesc:
     name: str | None = None
     func_names: dict[int, str] = field(default_factory=dict)
     escaping: list[int] = field(default_factory=list)  # defined functions with a wasm-call
+    n_datas: int = 0
+    n_elems: int = 0
+    n_elem_items: int = 0  # items of passive element segments, stored in the VMContext
 
     @property
     def n_imported_funcs(self) -> int:
@@ -64,7 +67,16 @@ class ModuleDesc:
             n_tables=len(self.imported(ExternKind.TABLE)) + len(self.tables),
             n_globals=len(self.imported(ExternKind.GLOBAL)) + len(self.globals),
             n_funcs=len(self.func_type_indices),
+            n_datas=self.n_datas,
+            n_elems=self.n_elems,
+            n_elem_items=self.n_elem_items,
         )
+
+
+def passive_elem_items(module: Module) -> int:
+    """How many element items passive segments keep for `table.init` (the VMContext's
+    `elem_items` area); active and declarative segments are dropped at instantiation."""
+    return sum(len(seg.init) for seg in module.elems if seg.mode == "passive")
 
 
 # --- encoding ----------------------------------------------------------------------------
@@ -107,6 +119,8 @@ def encode_metadata(module: Module, escaping: set[int]) -> bytes:
             "functions": {str(k): v for k, v in module.names.functions.items()},
         },
         "escaping": sorted(i for i in escaping if i >= module.num_imported_funcs),
+        "segments": {"datas": len(module.datas), "elems": len(module.elems),
+                     "elem_items": passive_elem_items(module)},
     }
     return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
 
@@ -149,4 +163,7 @@ def decode_metadata(data: bytes) -> ModuleDesc:
         name=names.get("module"),
         func_names={int(k): v for k, v in (names.get("functions") or {}).items()},
         escaping=list(doc.get("escaping", [])),
+        n_datas=doc["segments"]["datas"],
+        n_elems=doc["segments"]["elems"],
+        n_elem_items=doc["segments"]["elem_items"],
     )

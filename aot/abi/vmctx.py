@@ -13,6 +13,10 @@ Memory picture of one instance (all fields 8-byte aligned, little-endian):
       ...  tables       VMTableDefinition*[n_tables]
       ...  globals      VMGlobalDefinition*[n_globals]    (16-byte value slots)
       ...  func_refs    VMFuncRef[n_funcs]                one record per function index
+      ...  data_lengths u64[n_datas]    bytes left of each data segment (0 once dropped)
+      ...  elem_lengths u64[n_elems]    elements left of each element segment (0 once dropped)
+      ...  elem_items   void*[n_passive_elem_items]   the evaluated items of passive element
+                                        segments, segment after segment
 
     VMStoreContext                     one per Store
       +0   stack_limit     u64   lowest sp wasm may use; 0 while no wasm is on the stack
@@ -93,6 +97,8 @@ class Builtin(IntEnum):
 
     # i64 memory_grow(vmctx*, u32 memory_index, u64 delta_pages) -> old size in pages, or -1
     MEMORY_GROW = 0
+    # i64 table_grow(vmctx*, u32 table_index, u64 delta, void *init) -> old size, or -1
+    TABLE_GROW = 1
 
 
 BUILTIN_COUNT = len(Builtin)
@@ -100,6 +106,7 @@ BUILTIN_COUNT = len(Builtin)
 # The C signature of each builtin, for the loader's cffi callbacks.
 BUILTIN_C_SIGNATURES: dict[Builtin, str] = {
     Builtin.MEMORY_GROW: "int64_t(void *, uint32_t, uint64_t)",
+    Builtin.TABLE_GROW: "int64_t(void *, uint32_t, uint64_t, void *)",
 }
 
 
@@ -116,6 +123,9 @@ class VMContextLayout:
     n_tables: int
     n_globals: int
     n_funcs: int
+    n_datas: int = 0
+    n_elems: int = 0
+    n_elem_items: int = 0  # total items of passive element segments
 
     MAGIC = 0
     STORE_CTX = 8
@@ -139,8 +149,20 @@ class VMContextLayout:
         return self.globals + POINTER_SIZE * self.n_globals
 
     @property
-    def size(self) -> int:
+    def data_lengths(self) -> int:
         return self.func_refs + FuncRef.SIZE * self.n_funcs
+
+    @property
+    def elem_lengths(self) -> int:
+        return self.data_lengths + 8 * self.n_datas
+
+    @property
+    def elem_items(self) -> int:
+        return self.elem_lengths + 8 * self.n_elems
+
+    @property
+    def size(self) -> int:
+        return self.elem_items + POINTER_SIZE * self.n_elem_items
 
     def type_id(self, type_index: int) -> int:
         return self.TYPE_IDS + 4 * type_index
@@ -156,6 +178,12 @@ class VMContextLayout:
 
     def func_ref(self, index: int) -> int:
         return self.func_refs + FuncRef.SIZE * index
+
+    def data_length(self, index: int) -> int:
+        return self.data_lengths + 8 * index
+
+    def elem_length(self, index: int) -> int:
+        return self.elem_lengths + 8 * index
 
 
 # C declarations of the same structures, for the loader's cffi.  A test checks that cffi's

@@ -117,11 +117,22 @@ def _check_range(ctx: ConstExprContext, offset: ir.Value, count: int, length: ir
     return start
 
 
+def _set_length(mc: ModuleContext, ctx: ConstExprContext, offset: int, n: int) -> None:
+    b = ctx.builder
+    b.store(ir.Constant(I64, n), gep_bytes(b, ctx.vmctx, offset), align=8)
+
+
 def _init_elems(mc: ModuleContext, ctx: ConstExprContext) -> None:
     b = ctx.builder
-    for seg in mc.wasm.elems:
+    for i, seg in enumerate(mc.wasm.elems):
+        if seg.mode == "passive":
+            # Kept for table.init: evaluate the items once, into the VMContext.
+            items = gep_bytes(b, ctx.vmctx, mc.layout.elem_items + 8 * mc.elem_item_base[i])
+            for k, expr in enumerate(seg.init):
+                b.store(ctx.evaluate(expr), gep_bytes(b, items, 8 * k), align=8)
+            _set_length(mc, ctx, mc.layout.elem_length(i), len(seg.init))
         if seg.mode != "active":
-            continue
+            continue  # declarative segments are dropped at once: their length stays 0
         offset = ctx.evaluate(seg.offset)
         tdef = load_at(b, ctx.vmctx, mc.layout.table(seg.table), PTR, mc.tbaa.vmctx)
         length = load_at(b, tdef, TableDef.LENGTH, I64, mc.tbaa.runtime)
@@ -137,7 +148,8 @@ def _init_datas(mc: ModuleContext, ctx: ConstExprContext) -> None:
     b = ctx.builder
     memcpy = mc.intrinsic("llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1])
     for k, seg in enumerate(mc.wasm.datas):
-        if seg.mode != "active":
+        if seg.mode == "passive":
+            _set_length(mc, ctx, mc.layout.data_length(k), len(seg.data))
             continue
         offset = ctx.evaluate(seg.offset)
         mdef = load_at(b, ctx.vmctx, mc.layout.memory(seg.memory), PTR, mc.tbaa.vmctx)
@@ -146,9 +158,5 @@ def _init_datas(mc: ModuleContext, ctx: ConstExprContext) -> None:
         if not seg.data:
             continue
         base = load_at(b, mdef, MemoryDef.BASE, PTR, mc.tbaa.runtime)
-        blob = ir.GlobalVariable(mc.ir, ir.ArrayType(I8, len(seg.data)), name=f"aot_data{k}")
-        blob.linkage = "private"
-        blob.global_constant = True
-        blob.initializer = ir.Constant(blob.value_type, bytearray(seg.data))
         dst = b.gep(base, [start], source_etype=I8)
-        b.call(memcpy, [dst, blob, ir.Constant(I64, len(seg.data)), ir.Constant(I1, 0)])
+        b.call(memcpy, [dst, mc.data_global(k), ir.Constant(I64, len(seg.data)), ir.Constant(I1, 0)])

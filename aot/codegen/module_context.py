@@ -8,10 +8,11 @@ from collections.abc import Sequence
 
 from llvmlite import ir
 
+from aot.abi.metadata import passive_elem_items
 from aot.abi.signatures import has_ret_area
 from aot.abi.vmctx import StoreCtx, VMContextLayout
 from aot.codegen.irutil import Tbaa, load_at, set_raw_attr, set_string_attr, store_at
-from aot.codegen.llvmtypes import I32, PTR, VOID, llvm_type
+from aot.codegen.llvmtypes import I8, I32, PTR, VOID, llvm_type
 from aot.codegen.options import CompileOptions
 from aot.wasm.module import Module
 from aot.wasm.types import ExternKind, FuncType
@@ -56,7 +57,18 @@ class ModuleContext:
             n_tables=len(module.all_tables()),
             n_globals=len(module.all_globals()),
             n_funcs=len(self.func_types),
+            n_datas=len(module.datas),
+            n_elems=len(module.elems),
+            n_elem_items=passive_elem_items(module),
         )
+        # Where each passive element segment's items start in the `elem_items` area.
+        self.elem_item_base: dict[int, int] = {}
+        running = 0
+        for i, seg in enumerate(module.elems):
+            if seg.mode == "passive":
+                self.elem_item_base[i] = running
+                running += len(seg.init)
+        self.data_globals: dict[int, ir.GlobalVariable] = {}
         self.global_types = module.all_globals()
         self._intrinsics: dict[str, ir.Function] = {}
         self.escaping = self._escaping_functions()
@@ -111,6 +123,18 @@ class ModuleContext:
         for body in m.codes:
             scan(body.code)
         return out
+
+    def data_global(self, index: int) -> ir.GlobalVariable:
+        """The bytes of data segment `index`, a constant in the artifact."""
+        g = self.data_globals.get(index)
+        if g is None:
+            data = self.wasm.datas[index].data
+            g = ir.GlobalVariable(self.ir, ir.ArrayType(I8, len(data)), name=f"aot_data{index}")
+            g.linkage = "private"
+            g.global_constant = True
+            g.initializer = ir.Constant(g.value_type, bytearray(data))
+            self.data_globals[index] = g
+        return g
 
     def intrinsic(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
         fn = self._intrinsics.get(name)

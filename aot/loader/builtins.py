@@ -20,6 +20,14 @@ def _memory_grow(vmctx, memory_index, delta):
         return -1
 
 
-_IMPLEMENTATIONS = {Builtin.MEMORY_GROW: _memory_grow}
+def _table_grow(vmctx, table_index, delta, init):
+    try:
+        instance = instances_by_vmctx[address(vmctx)]
+        return instance._tables[table_index].grow_elements(delta, init)
+    except Exception:  # noqa: BLE001 - table.grow reports failure as -1, never raises
+        return -1
+
+
+_IMPLEMENTATIONS = {Builtin.MEMORY_GROW: _memory_grow, Builtin.TABLE_GROW: _table_grow}
 _callbacks = [ffi.callback(BUILTIN_C_SIGNATURES[b], _IMPLEMENTATIONS[b]) for b in Builtin]
 BUILTIN_TABLE = ffi.new("void *[]", [ffi.cast("void *", cb) for cb in _callbacks])

@@ -15,7 +15,7 @@ from aot.abi.signatures import values_slots
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import HOST_MAGIC, FuncRef
 from aot.errors import NotSupportedError, Trap
-from aot.loader.ffi import ENTRY_C_TYPE, ffi
+from aot.loader.ffi import ENTRY_C_TYPE, address, ffi
 from aot.loader.values import CONVERTERS
 from aot.wasm.types import FuncType, ValType
 
@@ -37,10 +37,10 @@ def raise_for_status(status: int) -> None:
     raise Trap(code)
 
 
-def _check_supported(ft: FuncType) -> None:
-    for t in (*ft.params, *ft.results):
-        if t.is_ref:
-            raise NotSupportedError(f"reference types: {t} values crossing the host boundary")
+def converters(t: ValType, refs) -> tuple:
+    """(put, get, put_raw, get_raw) for a slot of type `t`; references need the store's
+    `RefContext`."""
+    return refs.converters(t) if t.is_ref else CONVERTERS[t]
 
 
 # Per value type: (memoryview format over the ValRaw buffer, items per 16-byte slot,
@@ -111,7 +111,6 @@ class Func:
     several results).  Functions exported by an instance are `Func` too."""
 
     def __init__(self, type: FuncType, fn: Callable, *, name: str | None = None):
-        _check_supported(type)
         self.type = type
         self.name = name or getattr(fn, "__name__", "host")
         self._host = fn
@@ -125,7 +124,6 @@ class Func:
     @classmethod
     def _from_wasm(cls, type: FuncType, ref, entry_addr: int, owner, name: str) -> Func:
         self = cls.__new__(cls)
-        _check_supported(type)
         self.type = type
         self.name = name
         self._host = None
@@ -133,8 +131,11 @@ class Func:
         self._owner = owner  # the instance whose vmctx `ref` lives in
         self._values = ffi.new("ValRaw[]", values_slots(type))
         self._entry = ffi.cast(ENTRY_C_TYPE, entry_addr)
-        puts = tuple(CONVERTERS[t][0] for t in type.params)
-        gets = tuple(CONVERTERS[t][1] for t in type.results)
+        refs = owner.store._refs
+        self._param_conv = [converters(t, refs) for t in type.params]
+        self._result_conv = [converters(t, refs) for t in type.results]
+        puts = tuple(c[0] for c in self._param_conv)
+        gets = tuple(c[1] for c in self._result_conv)
         raw = memoryview(ffi.buffer(self._values))
         views = tuple(raw.cast(fmt) for fmt in "qifd")
         call = _caller_factory(type)(
@@ -153,29 +154,33 @@ class Func:
         # Host functions; wasm functions get a generated `__call__` (see `_from_wasm`).
         return self._host(*args)
 
-    def call_raw(self, args: Sequence[int]) -> list[int]:
-        """Call with raw bit patterns (floats as IEEE bits) and get raw results: exact
-        NaN payloads both ways."""
+    def call_raw(self, args: Sequence) -> list:
+        """Call with raw values and get raw results: integers as unsigned bit patterns,
+        floats as their IEEE bits (exact NaN payloads both ways), v128 as a 128-bit int,
+        references as objects (None, an aot.Func, any Python object for externref)."""
         ft = self.type
         if len(args) != len(ft.params):
             raise TypeError(f"{self.name} takes {len(ft.params)} arguments ({len(args)} given)")
-        if self._host is not None:
-            values = ffi.new("ValRaw[]", values_slots(ft))
-            for i, (t, a) in enumerate(zip(ft.params, args)):
-                CONVERTERS[t][2](values[i], a, f"argument {i}")
-            typed = [CONVERTERS[t][1](values[i]) for i, t in enumerate(ft.params)]
-            result = self._host(*typed)
-            results = () if not ft.results else (result,) if len(ft.results) == 1 else result
-            for i, (t, r) in enumerate(zip(ft.results, results)):
-                CONVERTERS[t][0](values[i], r, f"result {i}")
-            return [CONVERTERS[t][3](values[i]) for i, t in enumerate(ft.results)]
         values = ffi.new("ValRaw[]", values_slots(ft))
-        for i, (t, a) in enumerate(zip(ft.params, args)):
-            CONVERTERS[t][2](values[i], a, f"argument {i} ({t})")
+        if self._host is not None:
+            from aot.loader.refs import RefContext
+
+            refs = RefContext()
+            pconv = [converters(t, refs) for t in ft.params]
+            rconv = [converters(t, refs) for t in ft.results]
+            for i, (c, a) in enumerate(zip(pconv, args)):
+                c[2](values[i], a, f"argument {i}")
+            result = self._host(*[c[1](values[i]) for i, c in enumerate(pconv)])
+            results = () if not ft.results else (result,) if len(ft.results) == 1 else result
+            for i, (c, r) in enumerate(zip(rconv, results)):
+                c[0](values[i], r, f"result {i}")
+            return [c[3](values[i]) for i, c in enumerate(rconv)]
+        for i, (c, t, a) in enumerate(zip(self._param_conv, ft.params, args)):
+            c[2](values[i], a, f"argument {i} ({t})")
         st = self._entry(self._ref, values)
         if st:
             raise_for_status(st)
-        return [CONVERTERS[t][3](values[i]) for i, t in enumerate(ft.results)]
+        return [c[3](values[i]) for i, c in enumerate(self._result_conv)]
 
     def _funcref_for_table(self):
         if self._ref is None:
@@ -194,12 +199,25 @@ def _WasmFuncClass(call) -> type:
 
 
 def _host_callback(ft: FuncType, fn: Callable):
-    gets = [CONVERTERS[t][1] for t in ft.params]
-    puts = [CONVERTERS[t][0] for t in ft.results]
     n_results = len(ft.results)
+    if not any(t.is_ref for t in (*ft.params, *ft.results)):
+        gets = [CONVERTERS[t][1] for t in ft.params]
+        puts = [CONVERTERS[t][0] for t in ft.results]
+
+        def conversions(caller_vmctx):
+            return gets, puts
+    else:
+        from aot.loader.builtins import instances_by_vmctx
+
+        def conversions(caller_vmctx):
+            # References resolve through the calling instance's store.
+            refs = instances_by_vmctx[address(caller_vmctx)].store._refs
+            return ([converters(t, refs)[1] for t in ft.params],
+                    [converters(t, refs)[0] for t in ft.results])
 
     def callback(host_ctx, caller_vmctx, values, count):
         try:
+            gets, puts = conversions(caller_vmctx)
             result = fn(*[g(values[i]) for i, g in enumerate(gets)])
             if n_results == 1:
                 puts[0](values[0], result, "host function result")

@@ -56,6 +56,8 @@ class Instance:
         self._tables: list[Table] = kinds[ExternKind.TABLE] + [Table(t) for t in desc.tables]
         for t in self._tables:
             t._bind_store(store)
+        for g in kinds[ExternKind.GLOBAL]:
+            g._bind_store(store)
         n_imported_globals = len(kinds[ExternKind.GLOBAL])
         self._global_slots = ffi.new("ValRaw[]", max(len(desc.globals), 1))
         self._globals: list[Global | None] = kinds[ExternKind.GLOBAL] + [None] * len(desc.globals)
@@ -147,7 +149,7 @@ class Instance:
         if g is None:
             desc = self.module._artifact.desc
             k = index - (len(self._globals) - len(desc.globals))
-            g = Global(desc.globals[k], _slot=self._global_slots + k, _owner=self)
+            g = Global(desc.globals[k], _slot=self._global_slots + k, _owner=self, _store=self.store)
             self._globals[index] = g
         return g
 

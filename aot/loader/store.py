@@ -4,6 +4,7 @@ it the execution state compiled code reads (stack limit, trap landing point)."""
 from __future__ import annotations
 
 from aot.loader.ffi import ffi
+from aot.loader.refs import RefContext
 
 DEFAULT_MAX_WASM_STACK = 512 * 1024  # bytes, as wasmtime
 
@@ -19,6 +20,7 @@ class Store:
         self._ctx = ffi.new("VMStoreContext *")
         self._ctx.max_wasm_stack = max_wasm_stack
         self._instances: list = []
+        self._refs = RefContext(self)
 
     @property
     def max_wasm_stack(self) -> int:

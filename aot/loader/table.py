@@ -1,12 +1,14 @@
-"""Tables of references.  Elements are `VMFuncRef *` (funcref) pointers; the element
-array is reallocated on growth, and compiled code reloads its base at every access."""
+"""Tables of references.  Elements are words: `VMFuncRef *` for funcref tables, externref
+handles for externref tables.  The element array is reallocated on growth, and compiled
+code reloads its base at every access."""
 
 from __future__ import annotations
 
 import builtins  # the constructors' min/max keywords shadow the builtins
 
-from aot.errors import AotError, NotSupportedError
+from aot.errors import AotError, LinkError
 from aot.loader.ffi import address, ffi
+from aot.loader.refs import RefContext
 from aot.wasm.types import Limits, TableType, ValType
 
 MAX_TABLE_ELEMENTS = 10_000_000  # same bound as wasmtime's default table limit
@@ -17,8 +19,6 @@ class Table:
                  max: int | None = None, elem: ValType = ValType.FUNCREF):
         if type is None:
             type = TableType(elem, Limits(min, max))
-        if type.elem != ValType.FUNCREF:
-            raise NotSupportedError("reference types: tables of " + str(type.elem))
         self.type = type
         n = type.limits.min
         if n > MAX_TABLE_ELEMENTS:
@@ -27,27 +27,27 @@ class Table:
         self._elems = ffi.new("void *[]", builtins.max(n, 1))
         self._def.base = self._elems
         self._def.length = n
-        self._keep: list = []  # owners of the funcrefs stored from Python
-        self._store = None  # the store whose instances use this table
+        self._refs = RefContext()  # the store's, once an instance uses this table
         if init is not None:
+            word = self._word(init)
             for i in range(n):
-                self.set(i, init)
+                self._elems[i] = ffi.cast("void *", word)
 
     def _bind_store(self, store) -> None:
-        # Funcrefs in a table run on their instance's store state: a table must not be
-        # shared between stores.
-        if self._store is None:
-            self._store = store
-        elif self._store is not store:
-            from aot.errors import LinkError
-
+        # Funcrefs run on their instance's store state, and externrefs live in the
+        # store's registry: a table belongs to one store.
+        if self._refs is store._refs:
+            return
+        if self._refs.store is not None:
             raise LinkError("a table cannot be shared between instances of different stores")
+        store._refs.adopt(self._refs)
+        self._refs = store._refs
 
     @property
     def size(self) -> int:
         return self._def.length
 
-    def grow_elements(self, delta: int, init_ref) -> int:
+    def grow_elements(self, delta: int, init_word) -> int:
         """table.grow: the old size, or -1 when the table cannot grow."""
         old = self._def.length
         new = old + delta
@@ -60,40 +60,31 @@ class Table:
             self._elems = elems
             self._def.base = elems
         for i in range(old, new):
-            self._elems[i] = init_ref
+            self._elems[i] = init_word
         self._def.length = new
         return old
 
     def grow(self, delta: int, init=None) -> int:
-        old = self.grow_elements(delta, self._ref_of(init))
+        """Grow by `delta` elements set to `init`; return the previous size."""
+        old = self.grow_elements(delta, ffi.cast("void *", self._word(init)))
         if old < 0:
             raise AotError(f"cannot grow table of {self.size} elements by {delta}")
         return old
 
-    def _ref_of(self, value):
-        from aot.loader.func import Func
-
-        if value is None:
-            return ffi.NULL
-        if not isinstance(value, Func):
-            raise TypeError(f"a funcref table holds aot.Func or None, not {type(value).__name__}")
-        ref = value._funcref_for_table()
-        self._keep.append(value)
-        return ref
+    def _word(self, value) -> int:
+        return self._refs.to_word(self.type.elem, value)
 
     def _check(self, index: int) -> None:
         if not 0 <= index < self._def.length:
             raise IndexError(f"table index {index} out of bounds for table of {self._def.length} elements")
 
     def get(self, index: int):
-        from aot.loader.funcrefs import func_from_ref
-
         self._check(index)
-        return func_from_ref(address(self._elems[index]))
+        return self._refs.from_word(self.type.elem, address(self._elems[index]))
 
     def set(self, index: int, value) -> None:
         self._check(index)
-        self._elems[index] = self._ref_of(value)
+        self._elems[index] = ffi.cast("void *", self._word(value))
 
     def __repr__(self) -> str:
         return f"<aot.Table {self.type}, size {self.size}>"

@@ -59,6 +59,14 @@ def heap_address(tr: FunctionTranslator, memory: int, addr: ir.Value, offset: in
     return b.gep(base, [ea], source_etype=I8, inbounds=True)
 
 
+def check_range(tr: FunctionTranslator, start: ir.Value, count: ir.Value, length: ir.Value,
+                code: TrapCode) -> None:
+    """Trap unless [start, start + count) lies within `length` (all i64, no wrap)."""
+    b = tr.builder
+    end = b.add(start, count, flags=["nuw"])
+    tr.trap_if(b.icmp_unsigned(">", end, length), code)
+
+
 def _tag_heap(tr: FunctionTranslator, inst: ir.Instruction) -> None:
     inst.set_metadata("tbaa", tr.mc.tbaa.heap)
 

@@ -1,0 +1,75 @@
+"""Bulk memory: memory.copy, memory.fill, memory.init, data.drop, lowered to LLVM's
+memmove/memset/memcpy after the whole range has been checked."""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from aot.abi.traps import TrapCode
+from aot.codegen.function import FunctionTranslator
+from aot.codegen.irutil import gep_bytes, load_at
+from aot.codegen.llvmtypes import I1, I8, I64, PTR, VOID
+from aot.codegen.ops.memory import check_range
+from aot.codegen.ops.registry import stateful
+from aot.wasm.instr import Instr
+
+_FALSE = ir.Constant(I1, 0)
+
+
+def _operands(tr: FunctionTranslator) -> tuple[ir.Value, ir.Value, ir.Value]:
+    """Pop (dst, src-or-value, count) in wasm order."""
+    b = tr.builder
+    count = tr.stack.pop()
+    second = tr.stack.pop()
+    dst = tr.stack.pop()
+    return b.zext(dst, I64), second, b.zext(count, I64)
+
+
+@stateful("memory.copy")
+def memory_copy(tr: FunctionTranslator, ins: Instr) -> None:
+    dst_mem, src_mem = ins.imm
+    b = tr.builder
+    dst, src, count = _operands(tr)
+    src = b.zext(src, I64)
+    dst_base, dst_len = tr.memory_base_and_length(dst_mem)
+    src_base, src_len = (dst_base, dst_len) if src_mem == dst_mem else tr.memory_base_and_length(src_mem)
+    check_range(tr, src, count, src_len, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    check_range(tr, dst, count, dst_len, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    memmove = tr.intrinsic("llvm.memmove.p0.p0.i64", VOID, [PTR, PTR, I64, I1])
+    b.call(memmove, [b.gep(dst_base, [dst], source_etype=I8), b.gep(src_base, [src], source_etype=I8),
+                     count, _FALSE])
+
+
+@stateful("memory.fill")
+def memory_fill(tr: FunctionTranslator, ins: Instr) -> None:
+    b = tr.builder
+    dst, value, count = _operands(tr)
+    base, length = tr.memory_base_and_length(ins.imm)
+    check_range(tr, dst, count, length, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    memset = tr.intrinsic("llvm.memset.p0.i64", VOID, [PTR, I8, I64, I1])
+    b.call(memset, [b.gep(base, [dst], source_etype=I8), b.trunc(value, I8), count, _FALSE])
+
+
+@stateful("memory.init")
+def memory_init(tr: FunctionTranslator, ins: Instr) -> None:
+    segment, memory = ins.imm
+    mc = tr.mc
+    b = tr.builder
+    dst, src, count = _operands(tr)
+    src = b.zext(src, I64)
+    seg_len = load_at(b, tr.vmctx, mc.layout.data_length(segment), I64, mc.tbaa.runtime)
+    base, length = tr.memory_base_and_length(memory)
+    check_range(tr, src, count, seg_len, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    check_range(tr, dst, count, length, TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if not mc.wasm.datas[segment].data:
+        return
+    memcpy = tr.intrinsic("llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1])
+    src_ptr = b.gep(mc.data_global(segment), [src], source_etype=I8)
+    b.call(memcpy, [b.gep(base, [dst], source_etype=I8), src_ptr, count, _FALSE])
+
+
+@stateful("data.drop")
+def data_drop(tr: FunctionTranslator, ins: Instr) -> None:
+    b = tr.builder
+    st = b.store(ir.Constant(I64, 0), gep_bytes(b, tr.vmctx, tr.mc.layout.data_length(ins.imm)), align=8)
+    st.set_metadata("tbaa", tr.mc.tbaa.runtime)

@@ -1,0 +1,138 @@
+"""Float SIMD operators of WebAssembly 2.0 (f32x4, f64x2): arithmetic, sqrt, min/max,
+pmin/pmax, comparisons, rounding, abs/neg.
+
+The scalar rules of numeric.py hold lane by lane: no fast-math flags; abs/neg are bit
+operations keeping NaN payloads; a result that LLVM may fold to a NaN operand unquieted
+(x * 1.0 with a constant, x86 llvm.minimum) goes through llvm.canonicalize.  pmin/pmax
+are defined as selects (`b < a ? b : a`), so they return an operand as it is: minps/maxps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llvmlite import ir
+
+from aot.codegen.ops.registry import LoweringContext, PureLowering, register_pure
+from aot.codegen.ops.simd_types import (
+    FLOAT_SHAPES,
+    call_vector_intrinsic,
+    canonicalize,
+    constant_lanes,
+    lanewise,
+    to_v128,
+    view,
+)
+
+# IEEE arithmetic, one instruction each.
+_ARITHMETIC: dict[str, str] = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}
+
+# NaN-propagating, -0 < +0: llvm.minimum/maximum, canonicalized (x86 passes a signaling
+# NaN operand through).
+_MIN_MAX: dict[str, str] = {"min": "llvm.minimum", "max": "llvm.maximum"}
+
+# fabs keeps the payload; rounding is IEEE roundToIntegral in each direction, `nearest`
+# ties-to-even (roundps/roundpd on SSE4.1).
+_UNARY_INTRINSICS: dict[str, str] = {
+    "abs": "llvm.fabs",
+    "sqrt": "llvm.sqrt",
+    "ceil": "llvm.ceil",
+    "floor": "llvm.floor",
+    "trunc": "llvm.trunc",
+    "nearest": "llvm.roundeven",
+}
+
+# Comparisons: `ne` is the only one true on NaN lanes (unordered).
+_COMPARISONS: dict[str, tuple[str, str]] = {
+    "eq": ("fcmp_ordered", "=="),
+    "ne": ("fcmp_unordered", "!="),
+    "lt": ("fcmp_ordered", "<"),
+    "gt": ("fcmp_ordered", ">"),
+    "le": ("fcmp_ordered", "<="),
+    "ge": ("fcmp_ordered", ">="),
+}
+
+# pmin/pmax: whether the select takes b when b < a (pmin) or when a < b (pmax).
+_PSEUDO_MIN_MAX: dict[str, bool] = {"pmin": True, "pmax": False}
+
+
+def _may_fold_to_operand(value: ir.Value, shape: str) -> bool:
+    """Could LLVM fold an arithmetic op with this operand into (the negation of) the
+    other one?  Only for a constant with a +-0.0 or +-1.0 lane; an unreadable constant
+    counts as one.  As for scalars, constants reached only after optimization are not
+    seen here."""
+    if not isinstance(value, ir.Constant):
+        return False
+    lanes = constant_lanes(value, shape)
+    return lanes is None or any(x in (0.0, 1.0, -1.0) for x in lanes)
+
+
+def _arithmetic(shape: str, method: str) -> PureLowering:
+    def lower(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
+        result = getattr(ctx.builder, method)(view(ctx, a, shape), view(ctx, b, shape))
+        if _may_fold_to_operand(a, shape) or _may_fold_to_operand(b, shape):
+            result = canonicalize(ctx, result)
+        return to_v128(ctx, result)
+
+    return lower
+
+
+def _min_max(intrinsic: str) -> Callable[..., ir.Value]:
+    def body(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
+        return canonicalize(ctx, call_vector_intrinsic(ctx, intrinsic, a, b))
+
+    return body
+
+
+def _pseudo_min_max(is_min: bool) -> Callable[..., ir.Value]:
+    def body(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
+        bld = ctx.builder
+        take_b = bld.fcmp_ordered("<", b, a) if is_min else bld.fcmp_ordered("<", a, b)
+        return bld.select(take_b, b, a)
+
+    return body
+
+
+def _unary_intrinsic(intrinsic: str) -> Callable[..., ir.Value]:
+    def body(ctx: LoweringContext, a: ir.Value) -> ir.Value:
+        return call_vector_intrinsic(ctx, intrinsic, a)
+
+    return body
+
+
+def _comparison(method: str, predicate: str) -> Callable[..., ir.Value]:
+    def body(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
+        cond = getattr(ctx.builder, method)(predicate, a, b)
+        # True lanes are all ones: sign-extend to integer lanes of the same width.
+        count = a.type.count
+        return ctx.builder.sext(cond, ir.VectorType(ir.IntType(128 // count), count))
+
+    return body
+
+
+def _neg(ctx: LoweringContext, a: ir.Value) -> ir.Value:
+    # fneg flips the sign bit only, keeping a signaling NaN signaling (numeric.py).
+    return ctx.builder.fneg(a)
+
+
+# A family: arity, table, factory of the lane body from a table entry.
+_FAMILIES: list[tuple[int, dict[str, object], Callable[..., Callable[..., ir.Value]]]] = [
+    (2, _MIN_MAX, _min_max),
+    (2, _PSEUDO_MIN_MAX, _pseudo_min_max),
+    (1, _UNARY_INTRINSICS, _unary_intrinsic),
+    (2, _COMPARISONS, _comparison),
+]
+
+
+def _register() -> None:
+    for shape in FLOAT_SHAPES:
+        for op, method in _ARITHMETIC.items():
+            register_pure(f"{shape}.{op}", 2, _arithmetic(shape, method))
+        for arity, table, factory in _FAMILIES:
+            for op, entry in table.items():
+                args = entry if isinstance(entry, tuple) else (entry,)
+                register_pure(f"{shape}.{op}", arity, lanewise(shape, factory(*args)))
+        register_pure(f"{shape}.neg", 1, lanewise(shape, _neg))
+
+
+_register()
