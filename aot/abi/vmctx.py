@@ -23,8 +23,8 @@ Memory picture of one instance (all fields 8-byte aligned, little-endian):
       +8   jmp_buf         void* innermost entry trampoline's [5 x ptr] buffer
       +16  trap_code       u32   set just before unwinding to jmp_buf
       +24  max_wasm_stack  u64   bytes of native stack the outermost entry grants wasm
-      +32  fuel            i64   (reserved for fuel metering)
-      +40  interrupt       u64   (reserved for interrupts)
+      +32  fuel            i64   fuel consumed minus fuel granted: wasm traps once >= 0
+      +40  interrupt       u64   (reserved)
 
     VMFuncRef { wasm_call: fn*, type_id: u64 (u32 used), vmctx: void* }   24 bytes
       - `wasm_call` has the wasm-call ABI of `aot.abi.signatures`; `vmctx` is its callee
@@ -47,6 +47,11 @@ VALRAW_SIZE = 16  # one value slot: big enough for v128
 
 VMCTX_MAGIC = 0x564D_4F41  # "AOMV"
 HOST_MAGIC = 0x484F_5341  # "ASOH"
+
+
+# Written into `stack_limit` by an interrupt: every function-entry stack check then fails,
+# and loop headers compare the limit with it (the original wasmtime design).
+INTERRUPT_SENTINEL = 2**64 - 1 - 32 * 1024
 
 
 class StoreCtx:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from llvmlite import ir
 
 from aot.abi.traps import TrapCode
-from aot.abi.vmctx import MemoryDef, StoreCtx, VMContextLayout
-from aot.codegen.irutil import alloca_bytes, load_at
+from aot.abi.vmctx import INTERRUPT_SENTINEL, MemoryDef, StoreCtx, VMContextLayout
+from aot.codegen.irutil import alloca_bytes, gep_bytes, load_at, store_at
 from aot.codegen.llvmtypes import I1, I32, I64, PTR, llvm_type, zero_value
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.ops.dispatch import dispatch_table
@@ -21,6 +21,13 @@ from aot.wasm.types import FuncType
 
 OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE, OP_END = 0x02, 0x03, 0x04, 0x05, 0x0B
 CALL_OPS = (0x10, 0x11, 0x12, 0x13)  # call, call_indirect, return_call, return_call_indirect
+
+# Fuel cost model (wasmtime's): every operator costs 1, except these structural ones;
+# entering a function costs 1.
+FUEL_FREE_OPS = frozenset({0x01, 0x1A, OP_BLOCK, OP_LOOP, 0x00, 0x0F, OP_ELSE, OP_END})  # nop drop block loop unreachable return else end
+# Consumed fuel is written to the store before control leaves the straight-line code:
+# at branches, block boundaries and calls (so callees and traps see an exact count).
+FUEL_FLUSH_OPS = frozenset({OP_LOOP, OP_IF, OP_ELSE, OP_END, 0x0C, 0x0D, 0x0E, 0x0F, *CALL_OPS})
 
 
 @dataclass
@@ -69,6 +76,7 @@ class FunctionTranslator:
         self._ret_area: ir.Value | None = None
         self._memory_defs: dict[int, ir.Value] = {}
         self._store_ctx: ir.Value | None = None
+        self.fuel_pending = 0  # operators executed since the last flush to the store
 
     # --- LoweringContext --------------------------------------------------------------
 
@@ -174,6 +182,7 @@ class FunctionTranslator:
     def mark_unreachable(self) -> None:
         """The rest of the current block is dead code (after br, return, unreachable)."""
         self.reachable = False
+        self.fuel_pending = 0
         del self.stack[self.frames[-1].height :]
 
     # --- translation -----------------------------------------------------------------
@@ -182,6 +191,10 @@ class FunctionTranslator:
         self._locals_setup()
         if any(ins.op in CALL_OPS for ins in self.body.code):
             self._stack_check()
+        fuel = self.mc.options.fuel
+        if fuel:
+            self.fuel_check()
+            self.fuel_pending = 1  # each invocation costs one unit, as in wasmtime
         ret_block = self.new_block("return")
         phis = self.make_phis(ret_block, self.type.results)
         self.frames.append(
@@ -203,6 +216,11 @@ class FunctionTranslator:
                 if op not in (OP_END, OP_ELSE) or skip_depth:
                     continue
             self.current = ins
+            if fuel:
+                if op not in FUEL_FREE_OPS:
+                    self.fuel_pending += 1
+                if op in FUEL_FLUSH_OPS:
+                    self.flush_fuel()
             handler = table.get(op)
             if handler is None:
                 raise NotSupportedError(feature_of(op), ins.offset, self.func_index)
@@ -234,12 +252,43 @@ class FunctionTranslator:
             eb.store(params[i] if i < len(params) else zero_value(t), self.locals[i])
 
     def _stack_check(self) -> None:
-        """The stack-limit prologue: trap before wasm recursion exhausts the native stack."""
+        """The stack-limit prologue: trap before wasm recursion exhausts the native stack.
+        An interrupt replaces the limit with a sentinel above every stack address, so
+        this same compare stops loop-free call trees (raise_trap reports INTERRUPT)."""
         b = self.builder
         fa = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
         sp = b.ptrtoint(fa, I64)
         limit = load_at(b, self.store_ctx(), StoreCtx.STACK_LIMIT, I64, self.mc.tbaa.runtime)
         self.trap_if(b.icmp_unsigned("<", sp, limit), TrapCode.STACK_OVERFLOW)
+
+    def flush_fuel(self) -> None:
+        if not self.fuel_pending or not self.reachable:
+            return
+        b = self.builder
+        tb = self.mc.tbaa.runtime
+        used = load_at(b, self.store_ctx(), StoreCtx.FUEL, I64, tb)
+        store_at(b, b.add(used, ir.Constant(I64, self.fuel_pending)), self.store_ctx(), StoreCtx.FUEL, tb)
+        self.fuel_pending = 0
+
+    def fuel_check(self) -> None:
+        """Trap once the consumed fuel reaches the granted amount (the counter is
+        `consumed - granted`, so out of fuel means >= 0)."""
+        self.flush_fuel()
+        b = self.builder
+        used = load_at(b, self.store_ctx(), StoreCtx.FUEL, I64, self.mc.tbaa.runtime)
+        self.trap_if(b.icmp_signed(">=", used, ir.Constant(I64, 0)), TrapCode.OUT_OF_FUEL)
+
+    def loop_header_checks(self) -> None:
+        """At each loop header: a pending interrupt, and fuel, stop the loop."""
+        b = self.builder
+        if self.mc.options.interrupts:
+            ptr = gep_bytes(b, self.store_ctx(), StoreCtx.STACK_LIMIT)
+            # Atomic, so LLVM neither hoists it out of the loop nor merges iterations.
+            limit = b.load_atomic(ptr, "monotonic", 8, typ=I64)
+            sentinel = ir.Constant(I64, INTERRUPT_SENTINEL)
+            self.trap_if(b.icmp_unsigned("==", limit, sentinel), TrapCode.INTERRUPT)
+        if self.mc.options.fuel:
+            self.fuel_check()
 
 
 def feature_of(op: int) -> str:

@@ -110,3 +110,11 @@ def alloca_bytes(b: ir.IRBuilder, size: int, align: int = 16, name: str = "") ->
     inst.align = align
     inst.type = PTR
     return inst
+
+
+def store_atomic(b: ir.IRBuilder, value: ir.Value, ptr: ir.Value, ordering: str = "monotonic",
+                 align: int = 8) -> ir.Instruction:
+    """An atomic store (llvmlite's own `store_atomic` expects typed pointers)."""
+    st = ir.instructions.StoreAtomicInstr(b.block, value, ptr, ordering, align)
+    b._insert(st)
+    return st

@@ -10,9 +10,10 @@ from llvmlite import ir
 
 from aot.abi.metadata import passive_elem_items
 from aot.abi.signatures import has_ret_area
-from aot.abi.vmctx import StoreCtx, VMContextLayout
+from aot.abi.traps import TrapCode
+from aot.abi.vmctx import INTERRUPT_SENTINEL, StoreCtx, VMContextLayout
 from aot.codegen.irutil import Tbaa, load_at, set_raw_attr, set_string_attr, store_at
-from aot.codegen.llvmtypes import I8, I32, PTR, VOID, llvm_type
+from aot.codegen.llvmtypes import I8, I32, I64, PTR, VOID, llvm_type
 from aot.codegen.options import CompileOptions
 from aot.wasm.module import Module
 from aot.wasm.types import ExternKind, FuncType
@@ -156,6 +157,13 @@ class ModuleContext:
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         vmctx, code = fn.args
         store_ctx = load_at(b, vmctx, VMContextLayout.STORE_CTX, PTR, self.tbaa.vmctx)
+        # A failed stack check while an interrupt's sentinel is in place is the interrupt.
+        limit = load_at(b, store_ctx, StoreCtx.STACK_LIMIT, I64, self.tbaa.runtime)
+        interrupted = b.and_(
+            b.icmp_unsigned("==", code, ir.Constant(I32, int(TrapCode.STACK_OVERFLOW))),
+            b.icmp_unsigned("==", limit, ir.Constant(I64, INTERRUPT_SENTINEL)),
+        )
+        code = b.select(interrupted, ir.Constant(I32, int(TrapCode.INTERRUPT)), code)
         store_at(b, code, store_ctx, StoreCtx.TRAP_CODE, self.tbaa.runtime)
         jmp_buf = load_at(b, store_ctx, StoreCtx.JMP_BUF, PTR, self.tbaa.runtime)
         longjmp = self.intrinsic("llvm.eh.sjlj.longjmp", VOID, [PTR])

@@ -13,6 +13,8 @@ class CompileOptions:
     opt_level: int = 2  # 0..3, as -O0..-O3
     target_cpu: str = DEFAULT_TARGET_CPU  # "native" for the host CPU
     bounds_checks: str = "explicit"  # how linear-memory accesses are checked
+    interrupts: bool = True  # loop headers check for Store.interrupt() (function entries always do)
+    fuel: bool = False  # count operators against Store.set_fuel()
 
     def __post_init__(self) -> None:
         if self.opt_level not in (0, 1, 2, 3):

@@ -13,8 +13,15 @@ from llvmlite import ir
 
 from aot.abi.signatures import has_ret_area, values_slots
 from aot.abi.traps import TrapCode
-from aot.abi.vmctx import FuncRef, HostCtx, StoreCtx, VMContextLayout
-from aot.codegen.irutil import alloca_bytes, gep_bytes, indirect_call, load_at, store_at
+from aot.abi.vmctx import INTERRUPT_SENTINEL, FuncRef, HostCtx, StoreCtx, VMContextLayout
+from aot.codegen.irutil import (
+    alloca_bytes,
+    gep_bytes,
+    indirect_call,
+    load_at,
+    store_at,
+    store_atomic,
+)
 from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type
 from aot.codegen.module_context import ModuleContext, wasm_call_fnty
 from aot.wasm.types import FuncType, ValType
@@ -61,21 +68,48 @@ def build_armed(
 ) -> None:
     """Emit the body of an entry: arm the trap landing point (builtin setjmp), grant wasm
     its stack if no outer wasm activation did, `run`, then restore and return 0 — or, when
-    wasm trapped and unwound here, restore and return the trap code."""
+    wasm trapped and unwound here, restore and return the trap code.
+
+    The outermost entry (no jmp_buf armed yet) owns the stack limit, which doubles as the
+    interrupt flag (`INTERRUPT_SENTINEL`, written by `Store.interrupt()` while a call is
+    active).  It installs its limit with a compare-and-swap, so an interrupt that races
+    with the start of the call is seen, and a sentinel left over from a finished call is
+    simply replaced.  Nested entries (host -> wasm) leave the limit alone, and stop at
+    once if an interrupt is pending."""
     tb = mc.tbaa.runtime
+    limit_ptr = gep_bytes(b, store_ctx, StoreCtx.STACK_LIMIT)
     jmp_buf = b.alloca(JMP_BUF, name="jmp_buf")
     # State needed after the unwind lives in volatile slots: the landing path must not
     # trust registers.
     saved_sc = b.alloca(PTR, name="saved_store_ctx")
     saved_jb = b.alloca(PTR, name="saved_jmp_buf")
-    saved_limit = b.alloca(I64, name="saved_limit")
     b.store(store_ctx, saved_sc).volatile = True
     old_jb = load_at(b, store_ctx, StoreCtx.JMP_BUF, PTR, tb)
     b.store(old_jb, saved_jb).volatile = True
-    old_limit = load_at(b, store_ctx, StoreCtx.STACK_LIMIT, I64, tb)
-    b.store(old_limit, saved_limit).volatile = True
-
+    is_outer = b.icmp_unsigned("==", old_jb, ir.Constant(PTR, None))
+    seen_limit = b.load_atomic(limit_ptr, "monotonic", 8, typ=I64)
     fa = b.call(mc.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
+    max_stack = load_at(b, store_ctx, StoreCtx.MAX_WASM_STACK, I64, tb)
+    granted = b.sub(b.ptrtoint(fa, I64), max_stack)
+
+    interrupted = fn.append_basic_block("interrupted")
+    ib = ir.IRBuilder(interrupted)
+    store_at(ib, ir.Constant(I32, int(TrapCode.INTERRUPT)), store_ctx, StoreCtx.TRAP_CODE, tb)
+    ib.ret(ir.Constant(I32, int(TrapCode.INTERRUPT)))
+
+    outer = fn.append_basic_block("outer")
+    nested = fn.append_basic_block("nested")
+    arm = fn.append_basic_block("arm")
+    b.cbranch(is_outer, outer, nested)
+    b.position_at_end(outer)
+    swapped = b.extract_value(
+        b.cmpxchg(limit_ptr, seen_limit, granted, "monotonic", "monotonic"), 1)
+    b.cbranch(swapped, arm, interrupted)
+    b.position_at_end(nested)
+    pending = b.icmp_unsigned("==", seen_limit, ir.Constant(I64, INTERRUPT_SENTINEL))
+    b.cbranch(pending, interrupted, arm)
+
+    b.position_at_end(arm)
     b.store(fa, b.gep(jmp_buf, [ir.Constant(I32, 0), ir.Constant(I32, 0)]))
     sp = b.call(mc.intrinsic("llvm.stacksave.p0", PTR, []), [])
     b.store(sp, b.gep(jmp_buf, [ir.Constant(I32, 0), ir.Constant(I32, 2)]))
@@ -87,13 +121,9 @@ def build_armed(
 
     b.position_at_end(go)
     store_at(b, jmp_buf, store_ctx, StoreCtx.JMP_BUF, tb)
-    max_stack = load_at(b, store_ctx, StoreCtx.MAX_WASM_STACK, I64, tb)
-    granted = b.sub(b.ptrtoint(fa, I64), max_stack)
-    is_outer = b.icmp_unsigned("==", old_limit, ir.Constant(I64, 0))
-    store_at(b, b.select(is_outer, granted, old_limit), store_ctx, StoreCtx.STACK_LIMIT, tb)
     run(b)
     store_at(b, old_jb, store_ctx, StoreCtx.JMP_BUF, tb)
-    store_at(b, old_limit, store_ctx, StoreCtx.STACK_LIMIT, tb)
+    _leave(b, is_outer, limit_ptr)
     b.ret(ir.Constant(I32, 0))
 
     b.position_at_end(landed)
@@ -101,11 +131,16 @@ def build_armed(
     sc.volatile = True
     jb = b.load(saved_jb, typ=PTR)
     jb.volatile = True
-    lim = b.load(saved_limit, typ=I64)
-    lim.volatile = True
     store_at(b, jb, sc, StoreCtx.JMP_BUF, tb)
-    store_at(b, lim, sc, StoreCtx.STACK_LIMIT, tb)
+    _leave(b, b.icmp_unsigned("==", jb, ir.Constant(PTR, None)), gep_bytes(b, sc, StoreCtx.STACK_LIMIT))
     b.ret(load_at(b, sc, StoreCtx.TRAP_CODE, I32, tb))
+
+
+def _leave(b: ir.IRBuilder, is_outer: ir.Value, limit_ptr: ir.Value) -> None:
+    """The outermost entry clears the limit (and any interrupt that came too late);
+    nested entries leave it alone: it may hold an interrupt for the outer wasm."""
+    with b.if_then(is_outer):
+        store_atomic(b, ir.Constant(I64, 0), limit_ptr)
 
 
 def define_array_entry(mc: ModuleContext, type_index: int) -> ir.Function:

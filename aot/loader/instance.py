@@ -162,6 +162,16 @@ class Instance:
             return self._tables[index]
         return self._global(index)
 
+    def interrupt(self) -> bool:
+        """Stop the wasm running in this instance's store (see `Store.interrupt`)."""
+        return self.store.interrupt()
+
+    def set_fuel(self, fuel: int) -> None:
+        self.store.set_fuel(fuel)
+
+    def get_fuel(self) -> int:
+        return self.store.get_fuel()
+
     def __repr__(self) -> str:
         return f"<aot.Instance of {self.module!r}>"
 

@@ -3,6 +3,7 @@ it the execution state compiled code reads (stack limit, trap landing point)."""
 
 from __future__ import annotations
 
+from aot.abi.vmctx import INTERRUPT_SENTINEL
 from aot.loader.ffi import ffi
 from aot.loader.refs import RefContext
 
@@ -31,6 +32,29 @@ class Store:
         if n <= 0:
             raise ValueError("max_wasm_stack must be a positive number of bytes")
         self._ctx.max_wasm_stack = n
+
+    def interrupt(self) -> bool:
+        """Stop the wasm code running in this store, from any thread: it traps with
+        `TrapCode.INTERRUPT` at the next function entry or loop header, and the store
+        stays usable.  Returns False when no wasm was running (nothing to stop; the next
+        call is not affected)."""
+        if self._ctx.jmp_buf == ffi.NULL:
+            return False
+        # One aligned 8-byte store: atomic on the targets aot supports.  The compiled
+        # code reads it with atomic loads and installs its own limit with a CAS.
+        self._ctx.stack_limit = INTERRUPT_SENTINEL
+        return True
+
+    def set_fuel(self, fuel: int) -> None:
+        """Grant `fuel` units (one per wasm operator, see README) to code compiled with
+        fuel metering; running out traps with "all fuel consumed by WebAssembly"."""
+        if not 0 <= fuel < 2**63:
+            raise ValueError(f"fuel must be in [0, 2**63), not {fuel}")
+        self._ctx.fuel = -fuel
+
+    def get_fuel(self) -> int:
+        """Fuel left (never negative)."""
+        return max(-self._ctx.fuel, 0)
 
     def __repr__(self) -> str:
         return f"<aot.Store {len(self._instances)} instances>"

@@ -44,6 +44,7 @@ def loop(tr: FunctionTranslator, ins: Instr) -> None:
     frame = Frame("loop", bt, height, header, header_phis, merge, merge_phis)
     tr.branch_to(frame, params)
     tr.builder.position_at_end(header)
+    tr.loop_header_checks()
     tr.stack.extend(header_phis)
     tr.frames.append(frame)
 
