@@ -56,8 +56,7 @@ def compile(wasm: WasmSource, *, opt_level: int = 2, **options) -> Module:  # no
         with open(path, "wb") as f:
             f.write(so)
         # The mapping outlives the file: dlopen keeps its own reference.
-        module = Module(Artifact(path))
-    module._artifact_bytes = so
+        module = Module(Artifact(path, data=so))
     return module
 
 

@@ -3,6 +3,9 @@ with a sentence that says what went wrong and where."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from aot.abi.traps import TrapCode
 
 
@@ -45,10 +48,59 @@ class ArtifactError(AotError):
     """A compiled artifact cannot be loaded: corrupt, truncated, foreign or incompatible."""
 
 
-class Trap(AotError):
-    """WebAssembly code trapped.  `code` is a `TrapCode`; the message uses the field's words."""
+@dataclass(frozen=True)
+class Frame:
+    """One frame of a wasm backtrace (innermost first).  A host function between wasm
+    frames appears as a frame with `is_host` set."""
 
-    def __init__(self, code: TrapCode, message: str | None = None):
+    func_index: int | None
+    func_name: str
+    module_name: str
+    module_offset: int | None  # byte offset in the module of the instruction
+    is_host: bool = False
+
+    def __str__(self) -> str:
+        if self.is_host:
+            return f"<host function {self.func_name}>"
+        where = f"{self.module_offset:#8x} - " if self.module_offset is not None else ""
+        return f"{where}{self.module_name}!{self.func_name}"
+
+
+class Trap(AotError):
+    """WebAssembly code trapped.  `code` is a `TrapCode`; the message uses the field's
+    words; `frames` is the wasm backtrace (innermost first), worked out on first use."""
+
+    def __init__(self, code: TrapCode, message: str | None = None,
+                 frames: Callable[[], list[Frame]] | list[Frame] | None = None):
         self.code = code
         self.message = message or code.message
+        self._frames = frames
         super().__init__(self.message)
+
+    @property
+    def frames(self) -> list[Frame]:
+        if callable(self._frames):
+            self._frames = self._frames()
+        return list(self._frames or [])
+
+    def _extend(self, more: Callable[[], list[Frame]]) -> None:
+        """Frames of the wasm that called the host function this trap passed through."""
+        inner = self._frames
+
+        def combined() -> list[Frame]:
+            first = inner() if callable(inner) else list(inner or [])
+            return first + more()
+
+        self._frames = combined
+
+    @property
+    def backtrace(self) -> str:
+        frames = self.frames
+        if not frames:
+            return ""
+        lines = [f"{i:>5}: {f}" for i, f in enumerate(frames)]
+        return "wasm backtrace:\n" + "\n".join(lines)
+
+    def __str__(self) -> str:
+        bt = self.backtrace
+        return f"{self.message}\n{bt}" if bt else self.message

@@ -25,6 +25,9 @@ Memory picture of one instance (all fields 8-byte aligned, little-endian):
       +24  max_wasm_stack  u64   bytes of native stack the outermost entry grants wasm
       +32  fuel            i64   fuel consumed minus fuel granted: wasm traps once >= 0
       +40  interrupt       u64   (reserved)
+      +48  trap_offset     u64   wasm byte offset of the trapping instruction
+      +56  backtrace       u64*  return addresses of the trapping frames (or null: off)
+      +64  backtrace_len   u64   how many were recorded (at most MAX_BACKTRACE)
 
     VMFuncRef { wasm_call: fn*, type_id: u64 (u32 used), vmctx: void* }   24 bytes
       - `wasm_call` has the wasm-call ABI of `aot.abi.signatures`; `vmctx` is its callee
@@ -63,7 +66,13 @@ class StoreCtx:
     MAX_WASM_STACK = 24
     FUEL = 32
     INTERRUPT = 40
-    SIZE = 48
+    TRAP_OFFSET = 48
+    BACKTRACE = 56
+    BACKTRACE_LEN = 64
+    SIZE = 72
+
+
+MAX_BACKTRACE = 256  # frames recorded per trap
 
 
 class FuncRef:
@@ -201,6 +210,7 @@ typedef union {
 typedef struct {
     uint64_t stack_limit; void *jmp_buf; uint32_t trap_code; uint32_t _pad0;
     uint64_t max_wasm_stack; int64_t fuel; uint64_t interrupt;
+    uint64_t trap_offset; uint64_t *backtrace; uint64_t backtrace_len;
 } VMStoreContext;
 typedef struct { void *wasm_call; uint64_t type_id; void *vmctx; } VMFuncRef;
 typedef struct { uint8_t *base; uint64_t length; } VMMemoryDefinition;

@@ -65,14 +65,14 @@ class FunctionTranslator:
         self.stack: list[ir.Value] = []
         self.frames: list[Frame] = []
         self.reachable = True
-        self._trap_blocks: dict[TrapCode, ir.Block] = {}
         self.current: Instr | None = None
         entry = self.fn.append_basic_block("entry")
         # The entry block holds allocas and function-wide loads only; it is terminated
         # last, with a jump to the body, so those can be added at any time.
-        self.entry_builder = ir.IRBuilder(entry)
+        self.entry_builder = mc.builder(self.fn, entry, body.offset)
         self._body_start = self.fn.append_basic_block("start")
-        self.builder = ir.IRBuilder(self._body_start)
+        self.builder = mc.builder(self.fn, self._body_start, body.offset)
+        self._scope = mc.subprograms[self.fn.name]
         self._ret_area: ir.Value | None = None
         self._memory_defs: dict[int, ir.Value] = {}
         self._store_ctx: ir.Value | None = None
@@ -94,13 +94,12 @@ class FunctionTranslator:
         self.builder.branch(self._trap_block(code))
 
     def _trap_block(self, code: TrapCode) -> ir.Block:
-        block = self._trap_blocks.get(code)
-        if block is None:
-            block = self.fn.append_basic_block(f"trap_{code.name.lower()}")
-            b = ir.IRBuilder(block)
-            b.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code))])
-            b.unreachable()
-            self._trap_blocks[code] = block
+        """One block per trap site, passing the site's wasm offset to raise_trap."""
+        offset = self.current.offset if self.current is not None else self.body.offset
+        block = self.fn.append_basic_block(f"trap_{code.name.lower()}")
+        b = self.mc.builder(self.fn, block, offset)
+        b.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code)), ir.Constant(I32, offset)])
+        b.unreachable()
         return block
 
     # --- function-wide values, computed once in the entry block ----------------------
@@ -216,6 +215,7 @@ class FunctionTranslator:
                 if op not in (OP_END, OP_ELSE) or skip_depth:
                     continue
             self.current = ins
+            self.builder.dbg = self.mc.debug.location(self._scope, ins.offset)
             if fuel:
                 if op not in FUEL_FREE_OPS:
                     self.fuel_pending += 1

@@ -14,7 +14,7 @@ from llvmlite import ir
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import MemoryDef, TableDef
 from aot.codegen.irutil import gep_bytes, load_at
-from aot.codegen.llvmtypes import I1, I8, I32, I64, PTR, VOID, llvm_type
+from aot.codegen.llvmtypes import I1, I8, I32, I64, PTR, V128, VOID, llvm_type
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.ops.parametric import f32_bits, f64_bits
 from aot.codegen.ops.registry import PURE_OPS
@@ -43,8 +43,8 @@ class ConstExprContext:
         trap = self.fn.append_basic_block("trap")
         cont = self.fn.append_basic_block("cont")
         b.cbranch(cond, trap, cont)
-        tb = ir.IRBuilder(trap)
-        tb.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code))])
+        tb = self.mc.builder(self.fn, trap)
+        tb.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code)), ir.Constant(I32, 0)])
         tb.unreachable()
         b.position_at_end(cont)
 
@@ -75,6 +75,9 @@ CONST_LEAVES = {
     "i64.const": lambda ctx, imm: ir.Constant(I64, imm & 0xFFFFFFFFFFFFFFFF),
     "f32.const": lambda ctx, imm: f32_bits(imm),
     "f64.const": lambda ctx, imm: f64_bits(imm),
+    "v128.const": lambda ctx, imm: ir.Constant(V128, [
+        ir.Constant(I64, int.from_bytes(imm[:8], "little")),
+        ir.Constant(I64, int.from_bytes(imm[8:], "little"))]),
     "ref.null": lambda ctx, imm: ir.Constant(PTR, None),
     "ref.func": lambda ctx, imm: gep_bytes(ctx.builder, ctx.vmctx, ctx.mc.layout.func_ref(imm)),
     "global.get": ConstExprContext.global_get,
@@ -86,7 +89,7 @@ def define_init(mc: ModuleContext) -> ir.Function:
     fn.linkage = "internal"
     mc.set_function_attrs(fn)
     vmctx = fn.args[0]
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    b = mc.builder(fn, fn.append_basic_block("entry"))
     store_ctx = load_at(b, vmctx, 8, PTR, mc.tbaa.vmctx)
 
     def run(b: ir.IRBuilder) -> None:

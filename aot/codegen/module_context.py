@@ -11,7 +11,8 @@ from llvmlite import ir
 from aot.abi.metadata import passive_elem_items
 from aot.abi.signatures import has_ret_area
 from aot.abi.traps import TrapCode
-from aot.abi.vmctx import INTERRUPT_SENTINEL, StoreCtx, VMContextLayout
+from aot.abi.vmctx import INTERRUPT_SENTINEL, MAX_BACKTRACE, StoreCtx, VMContextLayout
+from aot.codegen.debuginfo import DebugBuilder, DebugInfo
 from aot.codegen.irutil import Tbaa, load_at, set_raw_attr, set_string_attr, store_at
 from aot.codegen.llvmtypes import I8, I32, I64, PTR, VOID, llvm_type
 from aot.codegen.options import CompileOptions
@@ -49,6 +50,8 @@ class ModuleContext:
         self.ir.triple = triple
         self.ir.data_layout = data_layout
         self.tbaa = Tbaa(self.ir)
+        self.debug = DebugInfo(self.ir, module.names.module or "module")
+        self.subprograms: dict[str, ir.DIValue] = {}
         self.func_types: list[FuncType] = module.func_types()
         self.type_indices: list[int] = module.func_type_indices()
         self.n_imported_funcs = module.num_imported_funcs
@@ -90,12 +93,15 @@ class ModuleContext:
         fn = ir.Function(self.ir, fnty, name=self.func_symbol(index))
         fn.linkage = "internal"
         fn.calling_convention = "fastcc"
-        self.set_function_attrs(fn)
+        body = self.wasm.codes[index - self.n_imported_funcs]
+        self.set_function_attrs(fn, line=body.offset)
         return fn
 
-    def set_function_attrs(self, fn: ir.Function) -> None:
+    def set_function_attrs(self, fn: ir.Function, line: int = 0) -> None:
         """Attributes every compiled function carries: frame pointers for backtraces,
-        unwind tables for debuggers and profilers."""
+        unwind tables for debuggers and profilers, and a debug scope whose line numbers
+        are wasm byte offsets (`line` 0 for code that has no wasm counterpart)."""
+        self.subprograms[fn.name] = self.debug.subprogram(fn, line)
         set_string_attr(fn, "frame-pointer", "all")
         # Wasm recursion must exhaust the stack and trap; tail-recursion elimination
         # would turn runaway recursion into an endless loop.
@@ -137,6 +143,12 @@ class ModuleContext:
             self.data_globals[index] = g
         return g
 
+    def builder(self, fn: ir.Function, block: ir.Block, line: int = 0) -> DebugBuilder:
+        """A builder for `fn` whose instructions carry the debug location `line`."""
+        b = DebugBuilder(block)
+        b.dbg = self.debug.location(self.subprograms[fn.name], line)
+        return b
+
     def intrinsic(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
         fn = self._intrinsics.get(name)
         if fn is None:
@@ -147,15 +159,17 @@ class ModuleContext:
     # --- the trap path ------------------------------------------------------------
 
     def _define_raise_trap(self) -> ir.Function:
-        """`void aot_raise_trap(vmctx, code)`: record the code and unwind to the innermost
-        entry trampoline.  One out-of-line cold function keeps trap sites small."""
-        fn = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32]), name="aot_raise_trap")
+        """`void aot_raise_trap(vmctx, code, wasm_offset)`: record the trap, its wasm
+        offset and the return addresses of the wasm frames, then unwind to the innermost
+        entry trampoline.  One out-of-line cold function keeps trap sites small; the
+        offset argument also keeps LLVM from merging the trap sites."""
+        fn = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32, I32]), name="aot_raise_trap")
         fn.linkage = "internal"
         self.set_function_attrs(fn)
         for a in ("noreturn", "cold", "noinline"):
             fn.attributes.add(a)
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
-        vmctx, code = fn.args
+        b = self.builder(fn, fn.append_basic_block("entry"))
+        vmctx, code, offset = fn.args
         store_ctx = load_at(b, vmctx, VMContextLayout.STORE_CTX, PTR, self.tbaa.vmctx)
         # A failed stack check while an interrupt's sentinel is in place is the interrupt.
         limit = load_at(b, store_ctx, StoreCtx.STACK_LIMIT, I64, self.tbaa.runtime)
@@ -165,8 +179,50 @@ class ModuleContext:
         )
         code = b.select(interrupted, ir.Constant(I32, int(TrapCode.INTERRUPT)), code)
         store_at(b, code, store_ctx, StoreCtx.TRAP_CODE, self.tbaa.runtime)
+        store_at(b, b.zext(offset, I64), store_ctx, StoreCtx.TRAP_OFFSET, self.tbaa.runtime)
         jmp_buf = load_at(b, store_ctx, StoreCtx.JMP_BUF, PTR, self.tbaa.runtime)
+        if self.options.backtraces:
+            self._record_backtrace(fn, b, store_ctx, jmp_buf)
         longjmp = self.intrinsic("llvm.eh.sjlj.longjmp", VOID, [PTR])
         b.call(longjmp, [jmp_buf])
         b.unreachable()
         return fn
+
+    def _record_backtrace(self, fn: ir.Function, b: ir.IRBuilder, store_ctx: ir.Value,
+                          jmp_buf: ir.Value) -> None:
+        """Walk the frame-pointer chain from here up to the entry trampoline's frame
+        (`jmp_buf[0]` holds its frame address), saving each return address."""
+        tb = self.tbaa.runtime
+        buf = load_at(b, store_ctx, StoreCtx.BACKTRACE, PTR, tb)
+        stop = b.ptrtoint(b.load(jmp_buf, typ=PTR, align=8), I64)
+        fa = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
+        head = fn.append_basic_block("walk")
+        body = fn.append_basic_block("walk_frame")
+        done = fn.append_basic_block("walked")
+        pre = b.block
+        b.cbranch(b.icmp_unsigned("==", buf, ir.Constant(PTR, None)), done, head)
+        b.position_at_end(head)
+        fp = b.phi(PTR)
+        n = b.phi(I64)
+        fp.add_incoming(fa, pre)
+        n.add_incoming(ir.Constant(I64, 0), pre)
+        fp_int = b.ptrtoint(fp, I64)
+        # Callers' frames lie at higher addresses; stop at the entry, at a broken chain,
+        # or when the buffer is full.
+        keep_going = b.and_(
+            b.and_(b.icmp_unsigned("!=", fp_int, ir.Constant(I64, 0)),
+                   b.icmp_unsigned("<", fp_int, stop)),
+            b.icmp_unsigned("<", n, ir.Constant(I64, MAX_BACKTRACE)))
+        b.cbranch(keep_going, body, done)
+        b.position_at_end(body)
+        ret = load_at(b, fp, 8, I64, tb)
+        b.store(ret, b.gep(buf, [n], source_etype=I64), align=8)
+        caller_fp = load_at(b, fp, 0, PTR, tb)
+        fp.add_incoming(caller_fp, body)
+        n.add_incoming(b.add(n, ir.Constant(I64, 1)), body)
+        b.branch(head)
+        b.position_at_end(done)
+        count = b.phi(I64)
+        count.add_incoming(ir.Constant(I64, 0), pre)
+        count.add_incoming(n, head)
+        store_at(b, count, store_ctx, StoreCtx.BACKTRACE_LEN, tb)

@@ -15,6 +15,7 @@ class CompileOptions:
     bounds_checks: str = "explicit"  # how linear-memory accesses are checked
     interrupts: bool = True  # loop headers check for Store.interrupt() (function entries always do)
     fuel: bool = False  # count operators against Store.set_fuel()
+    backtraces: bool = True  # record the wasm frames of a trap (Trap.frames)
 
     def __post_init__(self) -> None:
         if self.opt_level not in (0, 1, 2, 3):

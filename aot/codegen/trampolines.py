@@ -43,7 +43,7 @@ def define_wasm_call(mc: ModuleContext, index: int) -> ir.Function:
     fn = ir.Function(mc.ir, wasm_call_fnty(ft), name=f"aot_wasm_call_f{index}")
     fn.linkage = "internal"
     mc.set_function_attrs(fn)
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    b = mc.builder(fn, fn.append_basic_block("entry"))
     callee_vmctx = fn.args[0]
     params = list(fn.args[2 : 2 + len(ft.params)])
     r = b.call(mc.internal_funcs[index], [callee_vmctx, *params], tail=True)
@@ -150,7 +150,7 @@ def define_array_entry(mc: ModuleContext, type_index: int) -> ir.Function:
     fn.linkage = "internal"
     mc.set_function_attrs(fn)
     callee, values = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    b = mc.builder(fn, fn.append_basic_block("entry"))
     tb = mc.tbaa.runtime
     vmctx = load_at(b, callee, FuncRef.VMCTX, PTR, tb)
     fp = load_at(b, callee, FuncRef.WASM_CALL, PTR, tb)
@@ -176,7 +176,7 @@ def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str) -> ir.Fun
     fn = ir.Function(mc.ir, wasm_call_fnty(ft), name=name)
     fn.linkage = "internal"
     mc.set_function_attrs(fn)
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    b = mc.builder(fn, fn.append_basic_block("entry"))
     host_ctx, caller_vmctx = fn.args[0], fn.args[1]
     slots = values_slots(ft)
     values = alloca_bytes(b, 16 * slots, name="values")
@@ -188,8 +188,8 @@ def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str) -> ir.Fun
     ok = fn.append_basic_block("ok")
     raised = fn.append_basic_block("raised")
     b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), raised, ok)
-    rb = ir.IRBuilder(raised)
-    rb.call(mc.raise_trap, [caller_vmctx, ir.Constant(I32, int(TrapCode.HOST_EXCEPTION))])
+    rb = mc.builder(fn, raised)
+    rb.call(mc.raise_trap, [caller_vmctx, ir.Constant(I32, int(TrapCode.HOST_EXCEPTION)), ir.Constant(I32, 0)])
     rb.unreachable()
     b.position_at_end(ok)
     if not ft.results:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 
 from aot.abi.artifact import ABI_VERSION, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
 from aot.abi.metadata import ModuleDesc, decode_metadata
-from aot.errors import ArtifactError
+from aot.errors import ArtifactError, Frame
+from aot.loader.backtrace import register_artifact
 from aot.loader.ffi import ffi
+
+_WASM_FUNCTION = re.compile(r"wasm_f(\d+)(?:_|$)")
 
 ELF_MAGIC = b"\x7fELF"
 
@@ -15,8 +20,10 @@ ELF_MAGIC = b"\x7fELF"
 class Artifact:
     """A loaded (dlopen'ed) artifact.  Kept alive by every module and instance using it."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, data: bytes | None = None):
         self.path = path
+        self._data = data  # the file's bytes, when the file itself is temporary
+        self._debug = None  # (load base, [code ranges], AddressMap), parsed on first need
         _check_header(path)
         try:
             self.lib = ffi.dlopen(os.path.abspath(path))
@@ -45,6 +52,47 @@ class Artifact:
         self.entries = _words(vt[VTable.ENTRIES], vt[VTable.N_TYPES])
         if len(self.entries) != len(self.desc.types):
             raise ArtifactError(f"{path}: vtable and module description disagree")
+        register_artifact(self)
+
+    # --- backtraces (parsed lazily: start-up never reads the ELF file) -------------------
+
+    def _debug_info(self):
+        if self._debug is None:
+            from elftools.elf.elffile import ELFFile
+
+            from aot.elf.addrmap import AddressMap
+
+            data = self._data
+            if data is None:
+                with open(self.path, "rb") as f:
+                    data = f.read()
+            elf = ELFFile(io.BytesIO(data))
+            symtab = elf.get_section_by_name(".dynsym")
+            vt = symtab.get_symbol_by_name(VTABLE_SYMBOL)[0]
+            base = int(ffi.cast("uintptr_t", self.vtable)) - vt["st_value"]
+            ranges = [(base + seg["p_vaddr"], base + seg["p_vaddr"] + seg["p_memsz"])
+                      for seg in elf.iter_segments()
+                      if seg["p_type"] == "PT_LOAD" and seg["p_flags"] & 1]
+            self._debug = (int(base), ranges, AddressMap(elf))
+        return self._debug
+
+    def code_contains(self, pc: int) -> bool:
+        return any(lo <= pc < hi for lo, hi in self._debug_info()[1])
+
+    def frames_at(self, pc: int) -> list[Frame]:
+        """The wasm frames (innermost first) active at address `pc` in this artifact."""
+        base, _, addrmap = self._debug_info()
+        desc = self.desc
+        module_name = desc.name or "<unknown>"
+        out = []
+        for sf in addrmap.frames_at(pc - base):
+            m = _WASM_FUNCTION.match(sf.function)
+            if m is None:
+                continue  # trampolines and runtime code: not wasm frames
+            index = int(m.group(1))
+            name = desc.func_names.get(index, f"<wasm function {index}>")
+            out.append(Frame(index, name, module_name, sf.offset or None))
+        return out
 
 
 def _words(addr: int, n: int) -> list[int]:

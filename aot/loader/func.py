@@ -15,6 +15,7 @@ from aot.abi.signatures import values_slots
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import HOST_MAGIC, FuncRef
 from aot.errors import NotSupportedError, Trap
+from aot.loader.backtrace import capture, host_frame, symbolizer
 from aot.loader.ffi import ENTRY_C_TYPE, address, ffi
 from aot.loader.values import CONVERTERS
 from aot.wasm.types import FuncType, ValType
@@ -24,17 +25,29 @@ from aot.wasm.types import FuncType, ValType
 _pending = threading.local()
 
 
-def raise_for_status(status: int) -> None:
+def raise_for_status(status: int, store=None) -> None:
+    """Raise what ended a call: the Python exception of a host function, or a Trap with
+    the wasm frames recorded in `store`."""
+    frames = None
+    if store is not None:
+        offset, pcs = capture(store._ctx)
+        code = TrapCode(status) if status in _TRAP_CODES else TrapCode.UNREACHABLE_CODE_REACHED
+        frames = symbolizer(code, offset, pcs)
     if status == TrapCode.HOST_EXCEPTION:
         exc = getattr(_pending, "exc", None)
         _pending.exc = None
         if exc is not None:
+            if isinstance(exc, Trap) and frames is not None:
+                # A trap that crossed a host function: add the wasm frames below it.
+                name = getattr(_pending, "host_name", "?")
+                exc._extend(lambda: [host_frame(name), *frames()])
             raise exc
-    try:
-        code = TrapCode(status)
-    except ValueError:
-        raise Trap(TrapCode.UNREACHABLE_CODE_REACHED, f"unknown trap status {status}") from None
-    raise Trap(code)
+    if status not in _TRAP_CODES:
+        raise Trap(TrapCode.UNREACHABLE_CODE_REACHED, f"unknown trap status {status}", frames)
+    raise Trap(TrapCode(status), None, frames)
+
+
+_TRAP_CODES = frozenset(int(c) for c in TrapCode)
 
 
 def converters(t: ValType, refs) -> tuple:
@@ -138,9 +151,13 @@ class Func:
         gets = tuple(c[1] for c in self._result_conv)
         raw = memoryview(ffi.buffer(self._values))
         views = tuple(raw.cast(fmt) for fmt in "qifd")
-        call = _caller_factory(type)(
-            self._entry, ref, self._values, views, puts, gets, raise_for_status
-        )
+        store = owner.store
+
+        def raise_status(status: int) -> None:
+            raise_for_status(status, store)
+
+        self._raise = raise_status
+        call = _caller_factory(type)(self._entry, ref, self._values, views, puts, gets, raise_status)
         # The generated function *is* `__call__` of a class made for this one Func: a call
         # from Python then costs one frame, with everything it needs in closure cells.
         self.__class__ = _WasmFuncClass(call)
@@ -179,7 +196,7 @@ class Func:
             c[2](values[i], a, f"argument {i} ({t})")
         st = self._entry(self._ref, values)
         if st:
-            raise_for_status(st)
+            self._raise(st)
         return [c[3](values[i]) for i, c in enumerate(self._result_conv)]
 
     def _funcref_for_table(self):
@@ -200,6 +217,7 @@ def _WasmFuncClass(call) -> type:
 
 def _host_callback(ft: FuncType, fn: Callable):
     n_results = len(ft.results)
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
     if not any(t.is_ref for t in (*ft.params, *ft.results)):
         gets = [CONVERTERS[t][1] for t in ft.params]
         puts = [CONVERTERS[t][0] for t in ft.results]
@@ -232,6 +250,7 @@ def _host_callback(ft: FuncType, fn: Callable):
             return 0
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             _pending.exc = exc
+            _pending.host_name = name
             return 1
 
     return callback

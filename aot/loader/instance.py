@@ -96,7 +96,7 @@ class Instance:
 
         status = ffi.cast(INIT_C_TYPE, art.init_addr)(vmctx)
         if status:
-            raise_for_status(status)
+            raise_for_status(status, store)
         if desc.start is not None:
             self._func(desc.start)()
 

@@ -4,6 +4,7 @@ it the execution state compiled code reads (stack limit, trap landing point)."""
 from __future__ import annotations
 
 from aot.abi.vmctx import INTERRUPT_SENTINEL
+from aot.loader.backtrace import new_buffer
 from aot.loader.ffi import ffi
 from aot.loader.refs import RefContext
 
@@ -22,6 +23,8 @@ class Store:
         self._ctx.max_wasm_stack = max_wasm_stack
         self._instances: list = []
         self._refs = RefContext(self)
+        self._backtrace = new_buffer()
+        self._ctx.backtrace = self._backtrace
 
     @property
     def max_wasm_stack(self) -> int:

@@ -1,6 +1,7 @@
 """Run .wast scripts from the command line and print what failed:
 
-    python -m tests.spec [--engine aot|wasmtime] [-O LEVEL] [-v] FILE_OR_NAME...
+    python -m tests.spec [--engine aot|wasmtime] [-O LEVEL] [--timeout S] [--in-process] [-v]
+                         FILE_OR_NAME...
 
 A bare name like `i32` means core/i32.wast of the suite.
 """
@@ -13,9 +14,8 @@ import time
 from pathlib import Path
 
 from .engine import ENGINES, engine_name, load_engine
-from .runner import ScriptRunner
+from .isolate import command_timeout, run_script
 from .suite import suite_dir
-from .wast import parse_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,16 +25,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scripts", nargs="+", help=".wast files, or names of core scripts")
     parser.add_argument("--engine", choices=ENGINES, default=engine_name())
     parser.add_argument("-O", dest="opt_level", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=command_timeout(), help="per command")
+    parser.add_argument(
+        "--in-process", action="store_true", help="no child process: no timeout, easier to debug"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list every failure")
     args = parser.parse_args(argv)
-    eng = load_engine(args.engine)
+    load_engine(args.engine)  # fail early and readably
     all_passed = True
     for script in args.scripts:
         path = Path(script)
         if not path.exists():
             path = suite_dir() / "core" / f"{script}.wast"
         start = time.perf_counter()
-        result = ScriptRunner(eng, args.opt_level).run(parse_file(path))
+        _, result = run_script(
+            path, args.engine, args.opt_level, args.timeout, isolate=not args.in_process
+        )
         seconds = time.perf_counter() - start
         print(
             f"{path.stem}: {result.passed} passed, {result.failed} failed, "

@@ -1,4 +1,5 @@
-"""S-expression reader for .wast scripts: atoms, strings, lists, comments.
+"""S-expression reader for .wast scripts: atoms (plain `str`), strings (`Str`), lists
+(`SList`); comments are dropped.
 
 One regex tokenizes the whole file (the only way to parse the ~11 MB suite in a few
 seconds in pure Python); nested block comments are matched by a regex unrolled to a
@@ -39,9 +40,6 @@ class SList(list):
         super().__init__()
         self.start = start
         self.end = start
-
-
-Node = "str | Str | SList"  # atoms are plain str, string tokens Str, lists SList
 
 
 def _block_comment(depth: int) -> str:

@@ -7,6 +7,7 @@ import types
 import pytest
 
 from . import wasmtime_engine
+from .isolate import run_script
 from .runner import TEXT_FORMAT_REASON, Result, ScriptRunner
 from .wast import parse
 
@@ -30,17 +31,9 @@ def run(script: str) -> tuple[Result, list[str]]:
     runner = ScriptRunner(_partial_engine())
     outcomes = []
     for cmd in parse(script):
-        before = (runner.result.passed, runner.result.failed, dict(runner.result.skip_reasons))
-        runner.run_command(cmd)
-        if runner.result.passed > before[0]:
-            outcomes.append("pass")
-        elif runner.result.failed > before[1]:
-            outcomes.append("fail")
-        else:
-            (reason,) = [
-                r for r, n in runner.result.skip_reasons.items() if n > before[2].get(r, 0)
-            ]
-            outcomes.append(f"skip: {reason}")
+        outcome = runner.run_command(cmd)
+        runner.result.add(cmd, outcome)
+        outcomes.append(f"skip: {outcome.reason}" if outcome.status == "skip" else outcome.status)
     return runner.result, outcomes
 
 
@@ -160,3 +153,18 @@ def test_every_command_is_counted() -> None:
     script = VALUES + '(assert_return (invoke "snan") (f32.const 0))' * 3 + '(register "x" $nope)'
     result, outcomes = run(script)
     assert result.passed + result.failed + result.skipped == len(outcomes) == 5
+
+
+def test_a_hanging_command_times_out(tmp_path) -> None:
+    script = tmp_path / "hang.wast"
+    script.write_text("""
+    (module (func (export "spin") (loop (br 0))) (func (export "one") (result i32) i32.const 1))
+    (assert_return (invoke "one") (i32.const 1))
+    (invoke "spin")
+    (assert_return (invoke "one") (i32.const 1))
+    (assert_return (invoke "one") (i32.const 1))
+    """)
+    commands, result = run_script(script, "wasmtime", 2, timeout=1.0)
+    assert (result.passed, result.failed, result.skipped) == (2, 1, 2)
+    assert result.failures[0]["line"] == 4 and "timed out" in result.failures[0]["reason"]
+    assert result.skip_reasons == {"not run: the script stopped at line 4": 2}

@@ -5,6 +5,8 @@ Environment:
   AOT_SPEC_OPT        opt level(s) for aot.compile: "2" (default), "0", or a list "0,2"
   AOT_WASM_TESTSUITE  the suite folder (default ../shared/wasm-testsuite from the repo root)
   AOT_SPEC_REPORT     the JSON report (default tests/spec/report.json)
+  AOT_SPEC_TIMEOUT    seconds a command may take (default 60); scripts run in a child process
+  AOT_SPEC_ISOLATE=0  run scripts in the pytest process instead (no timeout; for debugging)
   CI=true             a missing suite fails instead of skipping
 """
 
@@ -18,9 +20,8 @@ from types import ModuleType
 import pytest
 
 from .engine import engine_name, load_engine
-from .runner import ScriptRunner
+from .isolate import run_script
 from .suite import core_scripts, suite_dir
-from .wast import parse_file
 
 
 def _opt_levels() -> list[int]:
@@ -45,7 +46,8 @@ def _cases() -> list:
 
 @functools.cache
 def _engine() -> ModuleType | str:
-    """The engine, or why it cannot be loaded (reported by every case)."""
+    """The engine, or why it cannot be loaded (reported by every case, before any child
+    process would fail the same way with a less readable traceback)."""
     try:
         return load_engine()
     except ImportError as e:
@@ -62,8 +64,8 @@ def test_spec(script: Path | None, opt_level: int, spec_report) -> None:
     eng = _engine()
     if isinstance(eng, str):
         pytest.fail(eng, pytrace=False)
-    commands = parse_file(script)
-    result = ScriptRunner(eng, opt_level).run(commands)
+    isolate = os.environ.get("AOT_SPEC_ISOLATE", "1") != "0"
+    commands, result = run_script(script, engine_name(), opt_level, isolate=isolate)
     spec_report.record(script.stem, opt_level, result.to_json())
     assert result.passed + result.failed + result.skipped == len(commands), "a command was lost"
     if result.failed:

@@ -167,29 +167,29 @@ _MODULE_FIELDS = frozenset(
 def parse(source: str) -> list[Command]:
     commands: list[Command] = []
     line, pos = 1, 0  # counted incrementally: counting from 0 per command is quadratic
-    inline_fields = False
+    fields: list[tuple[SList, int]] = []  # module fields at top level, with their lines
     for form in read(source):
         line += source.count("\n", pos, form.start)
         pos = form.start
-        is_field = bool(form) and form[0] in _MODULE_FIELDS
-        if is_field and inline_fields:  # extend the inline module
-            prev = commands[-1]
-            assert isinstance(prev, ModuleCommand)
-            text = prev.module.text[:-1] + " " + source[form.start : form.end] + ")"
-            commands[-1] = ModuleCommand(
-                prev.line, "module", ModuleDef(prev.line, None, "text", text)
-            )
+        if form and form[0] in _MODULE_FIELDS:
+            fields.append((form, line))
             continue
-        inline_fields = is_field
-        if is_field:
-            text = f"(module {source[form.start : form.end]})"
-            commands.append(ModuleCommand(line, "module", ModuleDef(line, None, "text", text)))
-            continue
+        if fields:
+            commands.append(_inline_module(fields, source))
+            fields = []
         try:
             commands.append(_command(form, line, source))
         except (WastError, LiteralError, WastSyntaxError, IndexError, ValueError) as e:
             raise WastError(f"line {line}: {e}") from None
+    if fields:
+        commands.append(_inline_module(fields, source))
     return commands
+
+
+def _inline_module(fields: list[tuple[SList, int]], source: str) -> ModuleCommand:
+    line = fields[0][1]
+    text = " ".join(source[form.start : form.end] for form, _ in fields)
+    return ModuleCommand(line, "module", ModuleDef(line, None, "text", f"(module {text})"))
 
 
 def _command(form: SList, line: int, source: str) -> Command:

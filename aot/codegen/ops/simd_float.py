@@ -3,12 +3,15 @@ pmin/pmax, comparisons, rounding, abs/neg.
 
 The scalar rules of numeric.py hold lane by lane: no fast-math flags; abs/neg are bit
 operations keeping NaN payloads; a result that LLVM may fold to a NaN operand unquieted
-(x * 1.0 with a constant, x86 llvm.minimum) goes through llvm.canonicalize.  pmin/pmax
-are defined as selects (`b < a ? b : a`), so they return an operand as it is: minps/maxps.
+(x * 1.0 with a constant) goes through llvm.canonicalize.  pmin/pmax are defined as
+selects (`b < a ? b : a`), so they return an operand as it is: minps/maxps.  min/max are
+built from the same selects (see `_min_max`), rather than llvm.minimum/maximum, whose x86
+vector expansion is twice as long and still needs canonicalizing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from llvmlite import ir
@@ -20,6 +23,7 @@ from aot.codegen.ops.simd_types import (
     canonicalize,
     constant_lanes,
     lanewise,
+    splat_constant,
     to_v128,
     view,
 )
@@ -27,9 +31,9 @@ from aot.codegen.ops.simd_types import (
 # IEEE arithmetic, one instruction each.
 _ARITHMETIC: dict[str, str] = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}
 
-# NaN-propagating, -0 < +0: llvm.minimum/maximum, canonicalized (x86 passes a signaling
-# NaN operand through).
-_MIN_MAX: dict[str, str] = {"min": "llvm.minimum", "max": "llvm.maximum"}
+# NaN-propagating, -0 < +0 min/max: the comparison predicate and how the two one-sided
+# selects are merged (bitwise, on the lanes' bits).
+_MIN_MAX: dict[str, tuple[str, str]] = {"min": ("<", "or_"), "max": (">", "and_")}
 
 # fabs keeps the payload; rounding is IEEE roundToIntegral in each direction, `nearest`
 # ties-to-even (roundps/roundpd on SSE4.1).
@@ -56,6 +60,11 @@ _COMPARISONS: dict[str, tuple[str, str]] = {
 _PSEUDO_MIN_MAX: dict[str, bool] = {"pmin": True, "pmax": False}
 
 
+def _int_lanes(ty: ir.VectorType) -> ir.VectorType:
+    """The integer vector with the lanes of the float vector `ty`."""
+    return ir.VectorType(ir.IntType(128 // ty.count), ty.count)
+
+
 def _may_fold_to_operand(value: ir.Value, shape: str) -> bool:
     """Could LLVM fold an arithmetic op with this operand into (the negation of) the
     other one?  Only for a constant with a +-0.0 or +-1.0 lane; an unreadable constant
@@ -77,9 +86,19 @@ def _arithmetic(shape: str, method: str) -> PureLowering:
     return lower
 
 
-def _min_max(intrinsic: str) -> Callable[..., ir.Value]:
+def _min_max(predicate: str, merge: str) -> Callable[..., ir.Value]:
+    """`a < b ? a : b` and `b < a ? b : a` (minps both ways) agree except on zeros of
+    opposite signs, where or-ing their bits gives -0 (and-ing gives +0 for max), and on
+    NaNs, where the lane is replaced by the canonical NaN (always a valid wasm result)."""
+
     def body(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
-        return canonicalize(ctx, call_vector_intrinsic(ctx, intrinsic, a, b))
+        bld = ctx.builder
+        one_way = bld.select(bld.fcmp_ordered(predicate, a, b), a, b)
+        other_way = bld.select(bld.fcmp_ordered(predicate, b, a), b, a)
+        bits = _int_lanes(a.type)
+        merged = getattr(bld, merge)(bld.bitcast(one_way, bits), bld.bitcast(other_way, bits))
+        any_nan = bld.fcmp_unordered("uno", a, b)
+        return bld.select(any_nan, splat_constant(a.type, math.nan), bld.bitcast(merged, a.type))
 
     return body
 
@@ -102,10 +121,8 @@ def _unary_intrinsic(intrinsic: str) -> Callable[..., ir.Value]:
 
 def _comparison(method: str, predicate: str) -> Callable[..., ir.Value]:
     def body(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
-        cond = getattr(ctx.builder, method)(predicate, a, b)
         # True lanes are all ones: sign-extend to integer lanes of the same width.
-        count = a.type.count
-        return ctx.builder.sext(cond, ir.VectorType(ir.IntType(128 // count), count))
+        return ctx.builder.sext(getattr(ctx.builder, method)(predicate, a, b), _int_lanes(a.type))
 
     return body
 

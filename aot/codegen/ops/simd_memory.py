@@ -14,7 +14,7 @@ from aot.codegen.function import FunctionTranslator
 from aot.codegen.llvmtypes import I8, I16, I32, I64, V128
 from aot.codegen.ops.memory import _tag_heap, heap_address
 from aot.codegen.ops.registry import stateful
-from aot.codegen.ops.simd_types import pad_with_zeros, splat, to_v128, view
+from aot.codegen.ops.simd_types import SHAPES, splat, to_v128, view, zero
 from aot.wasm.instr import Instr
 
 _INT_BY_BYTES: dict[int, ir.IntType] = {1: I8, 2: I16, 4: I32, 8: I64}
@@ -79,13 +79,12 @@ def _splat_load(width: int):
 
 
 def _zero_load(width: int):
+    shape = _LANE_SHAPE[width]
+
     def lower(tr: FunctionTranslator, ins: Instr) -> None:
-        # One lane, the rest zeros: a `width`-byte load into a vector of two lanes (i64 or
-        # i32 ones), padded to the full 128 bits.
+        # Lane 0 loaded, the others zero (movd/movq).
         scalar = _load(tr, ins, _INT_BY_BYTES[width], width)
-        vector = splat(tr, scalar, 1)
-        while vector.type.count * width < 16:
-            vector = pad_with_zeros(tr, vector)
+        vector = tr.builder.insert_element(zero(SHAPES[shape]), scalar, ir.Constant(I32, 0))
         tr.stack.append(to_v128(tr, vector))
 
     return lower

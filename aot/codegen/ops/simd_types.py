@@ -43,10 +43,6 @@ def vector_suffix(ty: ir.VectorType) -> str:
     return f"v{ty.count}{_ELEMENT_SUFFIX[str(ty.element)]}"
 
 
-def vector_type(element: ir.Type, count: int) -> ir.VectorType:
-    return ir.VectorType(element, count)
-
-
 def view(ctx: LoweringContext, value: ir.Value, shape: str) -> ir.Value:
     """`value` (a V128) seen as the lanes of `shape`."""
     ty = SHAPES[shape]

@@ -1,0 +1,67 @@
+"""DWARF line information whose "line" is the wasm byte offset (WAVM's idea): LLVM's own
+line table then maps every machine address back to the wasm instruction it came from,
+through inlining too, and `aot.elf.addrmap` reads it back for backtraces.  Emitted as
+line tables only (no types or variables)."""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from aot.codegen.llvmtypes import I32
+
+
+class DebugBuilder(ir.IRBuilder):
+    """An IRBuilder that attaches the current `dbg` location to what it inserts."""
+
+    dbg: ir.DIValue | None = None
+
+    def _insert(self, instr: ir.Instruction) -> None:
+        super()._insert(instr)
+        if self.dbg is not None and "dbg" not in instr.metadata:
+            instr.set_metadata("dbg", self.dbg)
+
+
+class DebugInfo:
+    def __init__(self, module: ir.Module, module_name: str):
+        self.module = module
+        self.file = module.add_debug_info(
+            "DIFile", {"filename": f"{module_name}.wasm", "directory": ""})
+        self.cu = module.add_debug_info("DICompileUnit", {
+            "language": ir.DIToken("DW_LANG_C99"),
+            "file": self.file,
+            "producer": "aot",
+            "isOptimized": True,
+            "runtimeVersion": 0,
+            "emissionKind": ir.DIToken("LineTablesOnly"),
+            # Keep a subprogram DIE for every function, inlined into or not: the
+            # backtrace reader finds functions by them.
+            "debugInfoForProfiling": True,
+        }, is_distinct=True)
+        module.add_named_metadata("llvm.dbg.cu", self.cu)
+        module.add_named_metadata("llvm.module.flags", [ir.Constant(I32, 7), "Dwarf Version", ir.Constant(I32, 4)])
+        module.add_named_metadata("llvm.module.flags", [ir.Constant(I32, 2), "Debug Info Version", ir.Constant(I32, 3)])
+        self.subroutine_type = module.add_debug_info(
+            "DISubroutineType", {"types": module.add_metadata([])})
+        self._locations: dict[tuple[int, int], ir.DIValue] = {}
+
+    def subprogram(self, fn: ir.Function, line: int = 0) -> ir.DIValue:
+        sp = self.module.add_debug_info("DISubprogram", {
+            "name": fn.name,
+            "scope": self.file,
+            "file": self.file,
+            "line": line,
+            "type": self.subroutine_type,
+            "scopeLine": line,
+            "spFlags": ir.DIToken("DISPFlagDefinition | DISPFlagOptimized"),
+            "unit": self.cu,
+        }, is_distinct=True)
+        fn.set_metadata("dbg", sp)
+        return sp
+
+    def location(self, scope: ir.DIValue, line: int) -> ir.DIValue:
+        key = (id(scope), line)
+        loc = self._locations.get(key)
+        if loc is None:
+            loc = self.module.add_debug_info("DILocation", {"line": line, "column": 0, "scope": scope})
+            self._locations[key] = loc
+        return loc

@@ -1,0 +1,74 @@
+"""Turning the return addresses recorded at a trap into wasm frames.
+
+At trap time only integers are copied (the trap offset and the return addresses); the
+artifact's DWARF is parsed the first time a backtrace is looked at (`aot.elf.addrmap`)."""
+
+from __future__ import annotations
+
+import io
+import weakref
+from collections.abc import Callable
+
+from aot.abi.traps import TrapCode
+from aot.abi.vmctx import MAX_BACKTRACE
+from aot.errors import Frame
+from aot.loader.ffi import ffi
+
+_artifacts: list[weakref.ref] = []
+
+
+def register_artifact(artifact) -> None:
+    _artifacts.append(weakref.ref(artifact))
+
+
+def _artifact_at(pc: int):
+    for ref in list(_artifacts):
+        art = ref()
+        if art is None:
+            _artifacts.remove(ref)
+        elif art.code_contains(pc):
+            return art
+    return None
+
+
+def new_buffer():
+    return ffi.new("uint64_t[]", MAX_BACKTRACE)
+
+
+def capture(ctx) -> tuple[int, list[int]]:
+    """(trap offset, return addresses) from a store context, right after a trap."""
+    n = min(ctx.backtrace_len, MAX_BACKTRACE)
+    pcs = list(ffi.unpack(ctx.backtrace, n)) if n and ctx.backtrace != ffi.NULL else []
+    ctx.backtrace_len = 0
+    return ctx.trap_offset, pcs
+
+
+def symbolizer(code: TrapCode, trap_offset: int, pcs: list[int]) -> Callable[[], list[Frame]]:
+    def frames() -> list[Frame]:
+        try:
+            return symbolize()
+        except Exception:  # noqa: BLE001 - a backtrace must never hide the trap itself
+            return []
+
+    def symbolize() -> list[Frame]:
+        out: list[Frame] = []
+        for pc in pcs:
+            art = _artifact_at(pc)
+            if art is None:
+                continue
+            # A return address points after its call: look up the call itself.
+            for f in art.frames_at(pc - 1):
+                out.append(f)
+        if out and code != TrapCode.HOST_EXCEPTION and trap_offset:
+            first = out[0]
+            out[0] = Frame(first.func_index, first.func_name, first.module_name, trap_offset)
+        return out
+
+    return frames
+
+
+def host_frame(name: str) -> Frame:
+    return Frame(None, name, "", None, is_host=True)
+
+
+__all__ = ["capture", "host_frame", "new_buffer", "register_artifact", "symbolizer", "io"]
