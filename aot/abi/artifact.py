@@ -9,6 +9,8 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
                                       (null for functions that cannot escape)
     [7] n_imported_funcs          [8] host-call trampolines, one per imported function
     [9] n_types                   [10] array-entry trampolines, one per module type
+    [11] text_begin               [12] text_end: the compiled code lies in [begin, end),
+                                      for the guard-page fault handler
 
 Every pointer is resolved by the dynamic loader at `dlopen`.  The metadata is UTF-8 JSON
 following `METADATA_SCHEMA` below: everything the loader needs to instantiate the module
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 VTABLE_SYMBOL = "aot_vtable"
 VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 class VTable:
@@ -34,7 +36,9 @@ class VTable:
     HOST_TRAMPOLINES = 8
     N_TYPES = 9
     ENTRIES = 10
-    SIZE = 11
+    TEXT_BEGIN = 11
+    TEXT_END = 12
+    SIZE = 13
 
 
 # Metadata schema (JSON).  Value types are spelled as in the text format ("i32", ...).
@@ -49,4 +53,5 @@ METADATA_SCHEMA = {
     "exports": "[{name, kind, index}]",
     "start": "function index or null",
     "names": "{module: str|null, functions: {index: name}}",
+    "options": "the CompileOptions the code was generated with",
 }

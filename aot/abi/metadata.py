@@ -52,6 +52,7 @@ class ModuleDesc:
     n_datas: int = 0
     n_elems: int = 0
     n_elem_items: int = 0  # items of passive element segments, stored in the VMContext
+    options: dict = field(default_factory=dict)  # the CompileOptions, as a dict
 
     @property
     def n_imported_funcs(self) -> int:
@@ -100,7 +101,7 @@ def _type_json(t) -> dict | int:
     return {"type": str(t.type), "mutable": t.mutable}
 
 
-def encode_metadata(module: Module, escaping: set[int]) -> bytes:
+def encode_metadata(module: Module, escaping: set[int], options: dict | None = None) -> bytes:
     doc = {
         "abi_version": ABI_VERSION,
         "types": [[list(map(str, t.params)), list(map(str, t.results))] for t in module.types],
@@ -119,6 +120,7 @@ def encode_metadata(module: Module, escaping: set[int]) -> bytes:
             "functions": {str(k): v for k, v in module.names.functions.items()},
         },
         "escaping": sorted(i for i in escaping if i >= module.num_imported_funcs),
+        "options": options or {},
         "segments": {"datas": len(module.datas), "elems": len(module.elems),
                      "elem_items": passive_elem_items(module)},
     }
@@ -166,4 +168,5 @@ def decode_metadata(data: bytes) -> ModuleDesc:
         n_datas=doc["segments"]["datas"],
         n_elems=doc["segments"]["elems"],
         n_elem_items=doc["segments"]["elem_items"],
+        options=dict(doc.get("options") or {}),
     )

@@ -46,6 +46,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 POINTER_SIZE = 8
+
+# Address space every linear memory reserves: `zext(addr) + offset + width` of a 32-bit
+# memory stays below 2**33 + 16, so guard-mode code needs no bounds checks at all.
+MEMORY_RESERVATION = 2**33 + 2**16
 VALRAW_SIZE = 16  # one value slot: big enough for v128
 
 VMCTX_MAGIC = 0x564D_4F41  # "AOMV"

@@ -75,6 +75,7 @@ class FunctionTranslator:
         self._scope = mc.subprograms[self.fn.name]
         self._ret_area: ir.Value | None = None
         self._memory_defs: dict[int, ir.Value] = {}
+        self._memory_bases: dict[int, ir.Value] = {}
         self._store_ctx: ir.Value | None = None
         self.fuel_pending = 0  # operators executed since the last flush to the store
 
@@ -123,12 +124,20 @@ class FunctionTranslator:
             self._memory_defs[index] = d
         return d
 
+    def memory_base(self, index: int) -> ir.Value:
+        """The memory's base address, loaded once per function: a memory reserves its
+        whole range when it is created, so growing never moves it (`aot.loader.memory`)."""
+        base = self._memory_bases.get(index)
+        if base is None:
+            base = load_at(self.entry_builder, self.memory_def(index), MemoryDef.BASE, PTR,
+                           self.mc.tbaa.vmctx, invariant=True, name=f"mem{index}_base")
+            self._memory_bases[index] = base
+        return base
+
     def memory_base_and_length(self, index: int) -> tuple[ir.Value, ir.Value]:
-        # Reloaded at each access: a call may grow (and, for imported memories, move) it.
-        d = self.memory_def(index)
-        base = load_at(self.builder, d, MemoryDef.BASE, PTR, self.mc.tbaa.runtime)
-        length = load_at(self.builder, d, MemoryDef.LENGTH, I64, self.mc.tbaa.runtime)
-        return base, length
+        # The length is reloaded at each access: a call may grow the memory.
+        length = load_at(self.builder, self.memory_def(index), MemoryDef.LENGTH, I64, self.mc.tbaa.runtime)
+        return self.memory_base(index), length
 
     def ret_area(self) -> ir.Value:
         """A scratch area for results 2..N of wasm-call ABI calls made by this function."""

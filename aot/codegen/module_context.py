@@ -75,6 +75,9 @@ class ModuleContext:
         self.data_globals: dict[int, ir.GlobalVariable] = {}
         self.global_types = module.all_globals()
         self._intrinsics: dict[str, ir.Function] = {}
+        # LLVM emits functions in module order: this one (first) and `aot_text_end`
+        # (last) bracket the compiled code.
+        self.text_begin = self.text_marker("aot_text_begin")
         self.escaping = self._escaping_functions()
         self.internal_funcs: dict[int, ir.Function] = {}
         for idx in range(self.n_imported_funcs, len(self.func_types)):
@@ -142,6 +145,14 @@ class ModuleContext:
             g.initializer = ir.Constant(g.value_type, bytearray(data))
             self.data_globals[index] = g
         return g
+
+    def text_marker(self, name: str) -> ir.Function:
+        fn = ir.Function(self.ir, ir.FunctionType(VOID, []), name=name)
+        fn.linkage = "internal"
+        self.set_function_attrs(fn)
+        fn.attributes.add("noinline")
+        self.builder(fn, fn.append_basic_block("entry")).ret_void()
+        return fn
 
     def builder(self, fn: ir.Function, block: ir.Block, line: int = 0) -> DebugBuilder:
         """A builder for `fn` whose instructions carry the debug location `line`."""

@@ -37,8 +37,9 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
         host_trampolines.append(host_by_type[key])
     entries = [define_array_entry(mc, t) for t in range(len(module.types))]
     init = define_init(mc)
-    metadata = encode_metadata(module, mc.escaping)
-    _define_vtable(mc, metadata, init, wasm_calls, host_trampolines, entries)
+    text_end = mc.text_marker("aot_text_end")  # defined last: code ends here
+    metadata = encode_metadata(module, mc.escaping, options.as_dict())
+    _define_vtable(mc, metadata, init, wasm_calls, host_trampolines, entries, text_end)
     return mc.ir
 
 
@@ -51,7 +52,7 @@ def _pointer_array(mc: ModuleContext, name: str, fns: list) -> ir.GlobalVariable
     return g
 
 
-def _define_vtable(mc, metadata: bytes, init, wasm_calls, host_trampolines, entries) -> None:
+def _define_vtable(mc, metadata: bytes, init, wasm_calls, host_trampolines, entries, text_end) -> None:
     meta = ir.GlobalVariable(mc.ir, ir.ArrayType(I8, len(metadata)), name="aot_metadata")
     meta.linkage = "private"
     meta.global_constant = True
@@ -68,6 +69,8 @@ def _define_vtable(mc, metadata: bytes, init, wasm_calls, host_trampolines, entr
         VTable.HOST_TRAMPOLINES: _pointer_array(mc, "aot_host_trampolines", host_trampolines),
         VTable.N_TYPES: ir.Constant(I64, len(entries)),
         VTable.ENTRIES: _pointer_array(mc, "aot_entries", entries),
+        VTable.TEXT_BEGIN: mc.text_begin,
+        VTable.TEXT_END: text_end,
     }
     values = [fields[i] for i in range(VTable.SIZE)]
     ty = ir.LiteralStructType([v.type for v in values])

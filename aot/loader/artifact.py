@@ -9,6 +9,7 @@ import re
 from aot.abi.artifact import ABI_VERSION, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
 from aot.abi.metadata import ModuleDesc, decode_metadata
 from aot.errors import ArtifactError, Frame
+from aot.loader import signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.ffi import ffi
 
@@ -53,6 +54,10 @@ class Artifact:
         if len(self.entries) != len(self.desc.types):
             raise ArtifactError(f"{path}: vtable and module description disagree")
         register_artifact(self)
+        if self.desc.options.get("bounds_checks") == "guard":
+            # Accesses past a memory's end fault: the handler must know this code.
+            signals.ensure_installed()
+            signals.register_code(self, vt[VTable.TEXT_BEGIN], vt[VTable.TEXT_END])
 
     # --- backtraces (parsed lazily: start-up never reads the ELF file) -------------------
 

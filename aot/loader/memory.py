@@ -6,9 +6,9 @@ to Python stay valid across `memory.grow`."""
 
 from __future__ import annotations
 
-import builtins  # the constructors' min/max keywords shadow the builtins
 import weakref
 
+from aot.abi.vmctx import MEMORY_RESERVATION
 from aot.errors import AotError
 from aot.loader.ffi import (
     MAP_ANONYMOUS,
@@ -38,7 +38,9 @@ class Memory:
             raise ValueError("size minimum must not be greater than maximum")
         self.type = type
         self._max_pages = MAX_PAGES if limits.max is None else limits.max
-        self._reserved = builtins.max(self._max_pages, 1) * PAGE_SIZE
+        # The whole guard-mode range, whatever the maximum: code compiled without bounds
+        # checks may touch any address up to it, and must fault past the length.
+        self._reserved = MEMORY_RESERVATION
         base = libc.mmap(ffi.NULL, self._reserved, PROT_NONE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         if base == MAP_FAILED:

@@ -4,6 +4,7 @@ it the execution state compiled code reads (stack limit, trap landing point)."""
 from __future__ import annotations
 
 from aot.abi.vmctx import INTERRUPT_SENTINEL
+from aot.loader import signals
 from aot.loader.backtrace import new_buffer
 from aot.loader.ffi import ffi
 from aot.loader.refs import RefContext
@@ -25,6 +26,7 @@ class Store:
         self._refs = RefContext(self)
         self._backtrace = new_buffer()
         self._ctx.backtrace = self._backtrace
+        signals.register_store(self, self._ctx)  # for faults in guard-mode code
 
     @property
     def max_wasm_stack(self) -> int:

@@ -48,15 +48,43 @@ STORES = {
 
 
 def heap_address(tr: FunctionTranslator, memory: int, addr: ir.Value, offset: int, width: int) -> ir.Value:
-    """Bounds-check an access of `width` bytes at `addr + offset`; return its pointer."""
+    """The pointer for an access of `width` bytes at `addr + offset`.
+
+    Explicit mode checks `ea + width <= length` first.  Guard mode does not: every memory
+    reserves 8 GiB + a guard, which `zext(addr) + offset + width` cannot leave, and only
+    [0, length) is accessible, so an access past the end faults and becomes the trap."""
     b = tr.builder
-    base, length = tr.memory_base_and_length(memory)
     ea = b.zext(addr, I64) if addr.type != I64 else addr
     if offset:
         ea = b.add(ea, ir.Constant(I64, offset), flags=["nuw"])
-    end = b.add(ea, ir.Constant(I64, width), flags=["nuw"])
-    tr.trap_if(b.icmp_unsigned(">", end, length), TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if tr.mc.options.bounds_checks == "guard":
+        base = tr.memory_base(memory)
+    else:
+        base, length = tr.memory_base_and_length(memory)
+        end = b.add(ea, ir.Constant(I64, width), flags=["nuw"])
+        tr.trap_if(b.icmp_unsigned(">", end, length), TrapCode.MEMORY_OUT_OF_BOUNDS)
     return b.gep(base, [ea], source_etype=I8, inbounds=True)
+
+
+def keep_alive(tr: FunctionTranslator, value: ir.Value) -> None:
+    """In guard mode a load must fault even when its value is never used, but LLVM
+    deletes unused loads: an empty asm statement that consumes the value keeps it
+    (wasm2c's FORCE_READ)."""
+    if tr.mc.options.bounds_checks != "guard":
+        return
+    bits = _BITS.get(str(value.type), 128)
+    if bits <= 64:  # scalars and 64-bit vectors: as an integer register
+        if not isinstance(value.type, ir.IntType):
+            value = tr.builder.bitcast(value, ir.IntType(bits))
+        constraint = "r"
+    else:
+        constraint = "x"  # a 128-bit vector register
+    asm = ir.InlineAsm(ir.FunctionType(ir.VoidType(), [value.type]), "", constraint, side_effect=True)
+    tr.builder.call(asm, [value])
+
+
+_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64, "float": 32, "double": 64,
+         "<8 x i8>": 64, "<4 x i16>": 64, "<2 x i32>": 64, "<2 x float>": 64}
 
 
 def check_range(tr: FunctionTranslator, start: ir.Value, count: ir.Value, length: ir.Value,
@@ -67,7 +95,7 @@ def check_range(tr: FunctionTranslator, start: ir.Value, count: ir.Value, length
     tr.trap_if(b.icmp_unsigned(">", end, length), code)
 
 
-def _tag_heap(tr: FunctionTranslator, inst: ir.Instruction) -> None:
+def tag_heap(tr: FunctionTranslator, inst: ir.Instruction) -> None:
     inst.set_metadata("tbaa", tr.mc.tbaa.heap)
 
 
@@ -77,7 +105,8 @@ def _make_load(mem_ty: ir.Type, width: int, widen: str | None, wasm_ty: ir.Type)
         b = tr.builder
         ptr = heap_address(tr, memory, tr.stack.pop(), offset, width)
         v = b.load(ptr, typ=mem_ty, align=1)
-        _tag_heap(tr, v)
+        tag_heap(tr, v)
+        keep_alive(tr, v)
         if widen == "s":
             v = b.sext(v, wasm_ty)
         elif widen == "u":
@@ -95,7 +124,7 @@ def _make_store(mem_ty: ir.Type, width: int):
         ptr = heap_address(tr, memory, tr.stack.pop(), offset, width)
         if value.type != mem_ty:
             value = b.trunc(value, mem_ty)
-        _tag_heap(tr, b.store(value, ptr, align=1))
+        tag_heap(tr, b.store(value, ptr, align=1))
 
     return lower
 

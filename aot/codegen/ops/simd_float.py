@@ -7,6 +7,10 @@ operations keeping NaN payloads; a result that LLVM may fold to a NaN operand un
 selects (`b < a ? b : a`), so they return an operand as it is: minps/maxps.  min/max are
 built from the same selects (see `_min_max`), rather than llvm.minimum/maximum, whose x86
 vector expansion is twice as long and still needs canonicalizing.
+
+(For f64x2, InstCombine moves such selects onto the <2 x i64> the operands were bitcast
+from, and x86 then emits cmpltpd + blendvpd where minpd/maxpd would do: one instruction
+more, still branch-free.)
 """
 
 from __future__ import annotations

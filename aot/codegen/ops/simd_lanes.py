@@ -11,7 +11,13 @@ from llvmlite import ir
 
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.llvmtypes import I32
-from aot.codegen.ops.registry import LoweringContext, register_pure, stateful
+from aot.codegen.ops.registry import (
+    LoweringContext,
+    PureLowering,
+    StatefulLowering,
+    register_pure,
+    stateful,
+)
 from aot.codegen.ops.simd_types import (
     LANE_SCALAR,
     SHAPES,
@@ -74,7 +80,7 @@ def _swizzle(ctx: LoweringContext, a: ir.Value, indices: ir.Value) -> ir.Value:
     return bld.select(in_range, result, zero(a.type))
 
 
-def _splat(shape: str):
+def _splat(shape: str) -> PureLowering:
     def lower(ctx: LoweringContext, scalar: ir.Value) -> ir.Value:
         vector = splat(ctx, _lane_value(ctx, scalar, shape), SHAPES[shape].count)
         return to_v128(ctx, vector)
@@ -82,7 +88,7 @@ def _splat(shape: str):
     return lower
 
 
-def _extract(shape: str, widen: str | None):
+def _extract(shape: str, widen: str | None) -> StatefulLowering:
     def lower(tr: FunctionTranslator, ins: Instr) -> None:
         bld = tr.builder
         lane = bld.extract_element(view(tr, tr.stack.pop(), shape), ir.Constant(I32, ins.imm))
@@ -93,7 +99,7 @@ def _extract(shape: str, widen: str | None):
     return lower
 
 
-def _replace(shape: str):
+def _replace(shape: str) -> StatefulLowering:
     def lower(tr: FunctionTranslator, ins: Instr) -> None:
         scalar = _lane_value(tr, tr.stack.pop(), shape)
         vector = view(tr, tr.stack.pop(), shape)

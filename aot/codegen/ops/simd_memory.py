@@ -12,15 +12,15 @@ from llvmlite import ir
 
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.llvmtypes import I8, I16, I32, I64, V128
-from aot.codegen.ops.memory import _tag_heap, heap_address
-from aot.codegen.ops.registry import stateful
+from aot.codegen.ops.memory import heap_address, keep_alive, tag_heap
+from aot.codegen.ops.registry import StatefulLowering, stateful
 from aot.codegen.ops.simd_types import SHAPES, splat, to_v128, view, zero
 from aot.wasm.instr import Instr
 
 _INT_BY_BYTES: dict[int, ir.IntType] = {1: I8, 2: I16, 4: I32, 8: I64}
 _LANE_SHAPE: dict[int, str] = {1: "i8x16", 2: "i16x8", 4: "i32x4", 8: "i64x2"}
 
-# Extending loads: 8 bytes as lanes of `bytes` bytes, widened ("s"/"u") to twice as wide.
+# Extending loads: 8 bytes as lanes of n bytes, widened ("s"/"u") to twice as wide.
 _EXTENDING_LOADS: dict[str, tuple[int, str]] = {
     f"v128.load{8 * n}x{8 // n}_{sx}": (n, sx) for n in (1, 2, 4) for sx in ("s", "u")
 }
@@ -37,7 +37,8 @@ def _load(tr: FunctionTranslator, ins: Instr, ty: ir.Type, width: int) -> ir.Val
     _align, offset, memory = ins.imm[:3]
     ptr = heap_address(tr, memory, tr.stack.pop(), offset, width)
     value = tr.builder.load(ptr, typ=ty, align=1)
-    _tag_heap(tr, value)
+    tag_heap(tr, value)
+    keep_alive(tr, value)
     return value
 
 
@@ -45,7 +46,7 @@ def _store(tr: FunctionTranslator, ins: Instr, value: ir.Value, width: int) -> N
     """Pop the address, check it and store `value` (of `width` bytes) there."""
     _align, offset, memory = ins.imm[:3]
     ptr = heap_address(tr, memory, tr.stack.pop(), offset, width)
-    _tag_heap(tr, tr.builder.store(value, ptr, align=1))
+    tag_heap(tr, tr.builder.store(value, ptr, align=1))
 
 
 @stateful("v128.load")
@@ -59,7 +60,7 @@ def v128_store(tr: FunctionTranslator, ins: Instr) -> None:
     _store(tr, ins, value, 16)
 
 
-def _extending_load(lane_bytes: int, sx: str):
+def _extending_load(lane_bytes: int, sx: str) -> StatefulLowering:
     narrow = ir.VectorType(_INT_BY_BYTES[lane_bytes], 8 // lane_bytes)
     wide = ir.VectorType(_INT_BY_BYTES[2 * lane_bytes], 8 // lane_bytes)
 
@@ -70,7 +71,7 @@ def _extending_load(lane_bytes: int, sx: str):
     return lower
 
 
-def _splat_load(width: int):
+def _splat_load(width: int) -> StatefulLowering:
     def lower(tr: FunctionTranslator, ins: Instr) -> None:
         scalar = _load(tr, ins, _INT_BY_BYTES[width], width)
         tr.stack.append(to_v128(tr, splat(tr, scalar, 16 // width)))
@@ -78,7 +79,7 @@ def _splat_load(width: int):
     return lower
 
 
-def _zero_load(width: int):
+def _zero_load(width: int) -> StatefulLowering:
     shape = _LANE_SHAPE[width]
 
     def lower(tr: FunctionTranslator, ins: Instr) -> None:
@@ -90,7 +91,7 @@ def _zero_load(width: int):
     return lower
 
 
-def _lane_load(width: int):
+def _lane_load(width: int) -> StatefulLowering:
     shape = _LANE_SHAPE[width]
 
     def lower(tr: FunctionTranslator, ins: Instr) -> None:
@@ -102,7 +103,7 @@ def _lane_load(width: int):
     return lower
 
 
-def _lane_store(width: int):
+def _lane_store(width: int) -> StatefulLowering:
     shape = _LANE_SHAPE[width]
 
     def lower(tr: FunctionTranslator, ins: Instr) -> None:
