@@ -72,19 +72,19 @@ def keep_alive(tr: FunctionTranslator, value: ir.Value) -> None:
     (wasm2c's FORCE_READ)."""
     if tr.mc.options.bounds_checks != "guard":
         return
-    bits = _BITS.get(str(value.type), 128)
-    if bits <= 64:  # scalars and 64-bit vectors: as an integer register
-        if not isinstance(value.type, ir.IntType):
-            value = tr.builder.bitcast(value, ir.IntType(bits))
+    # The asm takes the value where it already is, so it costs no instruction:
+    # integers in a general register, floats and vectors in an xmm register.
+    if isinstance(value.type, ir.IntType):
         constraint = "r"
     else:
-        constraint = "x"  # a 128-bit vector register
+        if _BITS.get(str(value.type)) == 64 and isinstance(value.type, ir.VectorType):
+            value = tr.builder.bitcast(value, ir.DoubleType())  # 64-bit vectors: not MMX
+        constraint = "x"
     asm = ir.InlineAsm(ir.FunctionType(ir.VoidType(), [value.type]), "", constraint, side_effect=True)
     tr.builder.call(asm, [value])
 
 
-_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64, "float": 32, "double": 64,
-         "<8 x i8>": 64, "<4 x i16>": 64, "<2 x i32>": 64, "<2 x float>": 64}
+_BITS = {"<8 x i8>": 64, "<4 x i16>": 64, "<2 x i32>": 64, "<2 x float>": 64}
 
 
 def check_range(tr: FunctionTranslator, start: ir.Value, count: ir.Value, length: ir.Value,
