@@ -42,6 +42,9 @@ def pytest_terminal_summary(terminalreporter, config):
                     line += f"  |  {eng}: {100 * (t / low['off'] - 1):+.1f}% vs off (min)"
             if "wasmtime" in med:
                 line += f"  |  off is {med['wasmtime'] / med['off']:.2f}x faster than wasmtime-py"
+        if "backtraces" in med and "wasmtime" in med:
+            line += (f"  |  without backtraces {100 * (med['no-backtraces'] / med['backtraces'] - 1):+.1f}%"
+                     f"  |  aot is {med['wasmtime'] / med['backtraces']:.1f}x faster than wasmtime-py")
         tr.write_line(line)
 
 
