@@ -22,6 +22,9 @@ setup() {
     fi
 }
 
+# The demo, tests and benchmarks keep compiled artifacts in the checkout's cache/.
+export AOT_CACHE_DIR=${AOT_CACHE_DIR:-$PWD/cache}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in

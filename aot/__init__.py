@@ -18,13 +18,12 @@ from aot.errors import (
     Trap,
 )
 from aot.loader import Func, Global, Instance, Memory, Module, Store, Table
+from aot.version import __version__
 from aot.wasm.types import FuncType, GlobalType, Limits, MemoryType, TableType, ValType
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AotError", "ArtifactError", "CompileError", "CompileOptions", "Func", "FuncType", "Global",
     "GlobalType", "Instance", "Limits", "LinkError", "Memory", "MemoryType", "Module",
     "NotSupportedError", "Store", "Table", "TableType", "Trap", "TrapCode", "ValType",
-    "compile", "compile_artifact", "compile_file", "load",
+    "compile", "compile_artifact", "compile_file", "load", "__version__",
 ]

@@ -53,9 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", help="artifact to write (default: INPUT with .so)")
     c.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
                    help="LLVM optimization level 0..3 (default 2), as -O0 .. -O3")
+    c.add_argument("--target", default=None, metavar="TRIPLE",
+                   help="cross-compile for this target triple, e.g. aarch64-linux-gnu "
+                        "(default: this machine)")
     c.add_argument("--target-cpu", default=None, metavar="CPU",
-                   help="CPU to compile for: an LLVM CPU name such as x86-64-v2 "
-                        "(the default, portable) or 'native' for this machine's CPU")
+                   help="CPU to compile for: an LLVM CPU name such as x86-64-v2 (the "
+                        "portable default on x86-64), x86-64-v3, or 'native' for this "
+                        "machine's CPU; the artifact refuses to load on a CPU without "
+                        "the features it uses")
+    c.add_argument("--bounds-checks", choices=("guard", "explicit"), default=None,
+                   help="memory bounds checking: guard pages (default on x86-64) or "
+                        "explicit compare-and-branch")
+    c.add_argument("--fuel", action="store_true", help="meter execution with fuel")
+    c.add_argument("--no-interrupts", action="store_true",
+                   help="omit the loop-header interrupt checks")
+    c.add_argument("--no-backtraces", action="store_true",
+                   help="do not record wasm frames when a trap happens")
 
     r = sub.add_parser(
         "run", help="instantiate a module and call one of its exports",
@@ -69,6 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("args", nargs="*", help="arguments, one per parameter")
     r.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
                    help="optimization level when FILE is .wasm (default 2)")
+
+    k = sub.add_parser(
+        "cache", help="list, inspect, clear or prune the artifact cache",
+        description="The content-addressed cache aot.compile() keeps artifacts in: "
+        "$AOT_CACHE_DIR, else $XDG_CACHE_HOME/aot, else ~/.cache/aot.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--dir", default=None, help="the cache directory (default: as above)")
+    ksub = k.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    ksub.add_parser("ls", parents=[where], help="one line per entry: key, size, last used")
+    ksub.add_parser("info", parents=[where], help="location, entry count and total size")
+    ksub.add_parser("clear", parents=[where], help="delete every entry")
+    kp = ksub.add_parser("prune", parents=[where],
+                         help="delete least recently used entries down to a size")
+    kp.add_argument("--max-size", required=True, metavar="SIZE",
+                    help="the size to keep at most: bytes, or a number with K, M or G")
 
     i = sub.add_parser(
         "inspect", help="show what an artifact contains",
@@ -104,11 +134,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from aot.codegen.options import DEFAULT_TARGET_CPU, CompileOptions
+    from aot.codegen.options import CompileOptions
     from aot.compiler import compile_file
 
     output = args.output or os.path.splitext(args.input)[0] + ".so"
-    options = CompileOptions(opt_level=args.opt_level, target_cpu=args.target_cpu or DEFAULT_TARGET_CPU)
+    try:
+        options = CompileOptions(opt_level=args.opt_level, target=args.target,
+                                 target_cpu=args.target_cpu,
+                                 **({"bounds_checks": args.bounds_checks} if args.bounds_checks else {}),
+                                 fuel=args.fuel, interrupts=not args.no_interrupts,
+                                 backtraces=not args.no_backtraces)
+    except ValueError as exc:
+        raise AotError(str(exc)) from None
     compile_file(args.input, output, options)
     return EXIT_OK
 
@@ -204,7 +241,36 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"compile": cmd_compile, "run": cmd_run, "inspect": cmd_inspect}
+def cmd_cache(args: argparse.Namespace) -> int:
+    import time
+
+    from aot.cache import Cache, parse_size
+
+    cache = Cache(args.dir)
+    action = args.cache_command
+    if action == "ls":
+        for e in cache.entries():
+            used = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.last_used))
+            print(f"{e.key}  {e.size:>10}  {used}")
+    elif action == "info":
+        entries = list(cache.entries())
+        print(f"location: {cache.root}")
+        print(f"entries:  {len(entries)}")
+        print(f"size:     {sum(e.size for e in entries)} bytes")
+    elif action == "clear":
+        print(f"removed {cache.clear()} entries from {cache.root}")
+    else:
+        try:
+            limit = parse_size(args.max_size)
+        except ValueError as exc:
+            raise AotError(str(exc)) from None
+        removed = cache.prune(limit)
+        print(f"removed {len(removed)} entries ({sum(e.size for e in removed)} bytes); "
+              f"{cache.total_size()} bytes remain")
+    return EXIT_OK
+
+
+COMMANDS = {"compile": cmd_compile, "run": cmd_run, "inspect": cmd_inspect, "cache": cmd_cache}
 
 if __name__ == "__main__":
     sys.exit(main())

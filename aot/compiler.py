@@ -6,8 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from aot.codegen import CompileOptions, compile_module
-from aot.errors import CompileError
+from aot.cache import Cache, cache_key
+from aot.codegen import CompileOptions, compile_module, fingerprint
+from aot.errors import ArtifactError, CompileError
 from aot.loader import Artifact, Module
 from aot.wasm import parse
 
@@ -47,19 +48,41 @@ def compile_file(wasm: WasmSource, output: str | os.PathLike,
     return output
 
 
-def compile(wasm: WasmSource, *, opt_level: int = 2, **options) -> Module:  # noqa: A001
-    """Compile a wasm module (bytes or a path) and load it, ready to instantiate."""
+def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
+            cache: bool | str | os.PathLike | Cache = True, **options) -> Module:
+    """Compile a wasm module (bytes or a path) and load it, ready to instantiate.
+
+    Artifacts are kept in the content-addressed cache (`aot.cache`): compiling the same
+    bytes with the same compiler and options again only loads.  `cache` may be False
+    (always compile, keep nothing), a directory, or a `Cache`."""
+    data = _read_wasm(wasm)
     opts = CompileOptions(opt_level=opt_level, **options)
-    so = compile_artifact(wasm, opts)
+    if cache is False:
+        return _compile_uncached(data, opts)
+    store = cache if isinstance(cache, Cache) else Cache(None if cache is True else cache)
+    key = cache_key(data, fingerprint(opts))
+    return store.get_or_create(
+        key,
+        build=lambda: compile_artifact(data, opts),
+        load=lambda path: load(path),
+        is_damage=lambda exc: isinstance(exc, ArtifactError),
+    )
+
+
+def _compile_uncached(data: bytes, opts: CompileOptions) -> Module:
+    so = compile_artifact(data, opts)
     with tempfile.TemporaryDirectory(prefix="aot-") as tmp:
         path = os.path.join(tmp, "module.so")
         with open(path, "wb") as f:
             f.write(so)
         # The mapping outlives the file: dlopen keeps its own reference.
-        module = Module(Artifact(path, data=so))
-    return module
+        return Module(Artifact(path, data=so))
 
 
-def load(path: str | os.PathLike) -> Module:
-    """Load a compiled artifact (from `aot compile` or `compile_file`)."""
-    return Module(Artifact(os.fspath(path)))
+def load(path: str | os.PathLike, **expect) -> Module:
+    """Load a compiled artifact (from `aot compile`, `compile_file` or the cache).
+
+    Refused with ArtifactError when the file is damaged, foreign, or was compiled for
+    something this process cannot run.  Keyword arguments name compile options the
+    artifact must have been built with, e.g. `load(path, fuel=True)`."""
+    return Module(Artifact(os.fspath(path), expect=expect or None))

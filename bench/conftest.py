@@ -4,8 +4,13 @@ nanoseconds do not)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import wasmtime
+
+os.environ.setdefault("AOT_CACHE_DIR", str(Path(__file__).resolve().parent.parent / "cache"))
 
 
 def wat(text: str) -> bytes:

@@ -3,10 +3,17 @@ wasmtime's wat2wasm (a test dependency; the text parser is not aot's)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import wasmtime
 
-import aot
+# Tests compile into the checkout's cache/ (content-addressed, ignored by git), so a rerun
+# reuses what the last run compiled.  Set before aot is used; child processes inherit it.
+os.environ.setdefault("AOT_CACHE_DIR", str(Path(__file__).resolve().parent.parent / "cache"))
+
+import aot  # noqa: E402
 
 
 def wat(text: str) -> bytes:

@@ -117,6 +117,10 @@ class Builtin(IntEnum):
     MEMORY_GROW = 0
     # i64 table_grow(vmctx*, u32 table_index, u64 delta, void *init) -> old size, or -1
     TABLE_GROW = 1
+    # libc's own: bulk memory and table operations, after their range checks
+    MEMMOVE = 2
+    MEMSET = 3
+    MEMCPY = 4
 
 
 BUILTIN_COUNT = len(Builtin)
@@ -125,6 +129,9 @@ BUILTIN_COUNT = len(Builtin)
 BUILTIN_C_SIGNATURES: dict[Builtin, str] = {
     Builtin.MEMORY_GROW: "int64_t(void *, uint32_t, uint64_t)",
     Builtin.TABLE_GROW: "int64_t(void *, uint32_t, uint64_t, void *)",
+    Builtin.MEMMOVE: "void *(void *, void *, size_t)",
+    Builtin.MEMSET: "void *(void *, int, size_t)",
+    Builtin.MEMCPY: "void *(void *, void *, size_t)",
 }
 
 

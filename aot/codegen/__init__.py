@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+from aot.abi.fingerprint import CPU_FEATURES, Fingerprint, append_trailer
 from aot.codegen.emit import host_triple, llvm_version, optimize_and_emit, target_machine
 from aot.codegen.link import link_shared_object
 from aot.codegen.options import CompileOptions
 from aot.codegen.translate import translate_module
+from aot.version import full_version
 from aot.wasm.module import Module
 
 
 def compile_to_ir(module: Module, options: CompileOptions) -> str:
-    tm = target_machine(options)
-    return str(translate_module(module, options, host_triple(), str(tm.target_data)))
+    tm = target_machine(options, options.target)
+    return str(translate_module(module, options, _triple(options), str(tm.target_data)))
+
+
+def _triple(options: CompileOptions) -> str:
+    return options.target or host_triple()
+
+
+def fingerprint(options: CompileOptions) -> Fingerprint:
+    """What an artifact compiled with `options` needs from the machine that runs it."""
+    import llvmlite.binding as llvm
+
+    cpu = options.target_cpu
+    if cpu == "native":
+        cpu = llvm.get_host_cpu_name()
+        features = tuple(sorted(k for k, on in llvm.get_host_cpu_features().items() if on))
+    else:
+        features = CPU_FEATURES.get(cpu, ())
+    return Fingerprint(full_version(), llvm_version(), _triple(options), cpu, features,
+                       options.as_dict())
 
 
 def compile_module(module: Module, options: CompileOptions) -> bytes:
-    """Compile a decoded, validated module to the bytes of an ELF shared object."""
-    tm = target_machine(options)
-    ir_module = translate_module(module, options, host_triple(), str(tm.target_data))
+    """Compile a decoded, validated module to an artifact: an ELF shared object followed
+    by the fingerprint trailer (`aot.abi.fingerprint`)."""
+    tm = target_machine(options, options.target)
+    ir_module = translate_module(module, options, _triple(options), str(tm.target_data))
     obj = optimize_and_emit(str(ir_module), tm, options.opt_level)
-    return link_shared_object(obj)
+    return append_trailer(link_shared_object(obj), fingerprint(options))
 
 
-__all__ = ["CompileOptions", "compile_module", "compile_to_ir", "llvm_version"]
+__all__ = ["CompileOptions", "compile_module", "compile_to_ir", "fingerprint", "llvm_version"]

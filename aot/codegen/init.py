@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from llvmlite import ir
 
 from aot.abi.traps import TrapCode
-from aot.abi.vmctx import MemoryDef, TableDef
-from aot.codegen.irutil import gep_bytes, load_at
-from aot.codegen.llvmtypes import I1, I8, I32, I64, PTR, V128, VOID, llvm_type
+from aot.abi.vmctx import Builtin, FuncRef, MemoryDef, TableDef
+from aot.codegen.irutil import gep_bytes, load_at, store_at
+from aot.codegen.llvmtypes import I8, I32, I64, PTR, V128, llvm_type
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.ops.parametric import f32_bits, f64_bits
 from aot.codegen.ops.registry import PURE_OPS
@@ -84,7 +84,7 @@ CONST_LEAVES = {
 }
 
 
-def define_init(mc: ModuleContext) -> ir.Function:
+def define_init(mc: ModuleContext, wasm_calls: dict[int, ir.Function]) -> ir.Function:
     fn = ir.Function(mc.ir, ir.FunctionType(I32, [PTR]), name="aot_init")
     fn.linkage = "internal"
     mc.set_function_attrs(fn)
@@ -94,12 +94,27 @@ def define_init(mc: ModuleContext) -> ir.Function:
 
     def run(b: ir.IRBuilder) -> None:
         ctx = ConstExprContext(mc, fn, b, vmctx)
+        _init_func_refs(mc, ctx, wasm_calls)
         _init_globals(mc, ctx)
         _init_elems(mc, ctx)
         _init_datas(mc, ctx)
 
     build_armed(mc, fn, b, store_ctx, run)
     return fn
+
+
+def _init_func_refs(mc: ModuleContext, ctx: ConstExprContext,
+                    wasm_calls: dict[int, ir.Function]) -> None:
+    """The VMFuncRef of every defined function that can escape: its wasm-call entry, its
+    canonical type id (from the VMContext, where the loader put it) and this instance.
+    Native code does this so instantiation costs no Python per function."""
+    b = ctx.builder
+    for index, fn in wasm_calls.items():
+        ref = gep_bytes(b, ctx.vmctx, mc.layout.func_ref(index))
+        type_id = load_at(b, ctx.vmctx, mc.layout.type_id(mc.type_indices[index]), I32, mc.tbaa.vmctx)
+        store_at(b, fn, ref, FuncRef.WASM_CALL, mc.tbaa.runtime)
+        store_at(b, b.zext(type_id, I64), ref, FuncRef.TYPE_ID, mc.tbaa.runtime)
+        store_at(b, ctx.vmctx, ref, FuncRef.VMCTX, mc.tbaa.runtime)
 
 
 def _init_globals(mc: ModuleContext, ctx: ConstExprContext) -> None:
@@ -149,7 +164,6 @@ def _init_elems(mc: ModuleContext, ctx: ConstExprContext) -> None:
 
 def _init_datas(mc: ModuleContext, ctx: ConstExprContext) -> None:
     b = ctx.builder
-    memcpy = mc.intrinsic("llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1])
     for k, seg in enumerate(mc.wasm.datas):
         if seg.mode == "passive":
             _set_length(mc, ctx, mc.layout.data_length(k), len(seg.data))
@@ -162,4 +176,5 @@ def _init_datas(mc: ModuleContext, ctx: ConstExprContext) -> None:
             continue
         base = load_at(b, mdef, MemoryDef.BASE, PTR, mc.tbaa.runtime)
         dst = b.gep(base, [start], source_etype=I8)
-        b.call(memcpy, [dst, mc.data_global(k), ir.Constant(I64, len(seg.data)), ir.Constant(I1, 0)])
+        mc.call_builtin(b, ctx.vmctx, Builtin.MEMCPY, PTR,
+                        [dst, mc.data_global(k), ir.Constant(I64, len(seg.data))])

@@ -1,7 +1,9 @@
-"""ELF relocatable object -> ELF shared object, with the system linker.
+"""ELF relocatable object -> ELF shared object.
 
-Kept in one small module on purpose: it is the only place that needs a tool outside
-the Python dependencies, and it is due to be replaced by aot's own ELF writer."""
+aot writes the shared object itself (`aot.codegen.elfwriter`), so compiling needs
+nothing beyond the Python dependencies.  For debugging the writer, `AOT_LINKER=system`
+links with the system linker instead (ld.lld, ld, ld.gold or ld.bfd on PATH), with the
+options that give the same kind of artifact."""
 
 from __future__ import annotations
 
@@ -10,13 +12,25 @@ import shutil
 import subprocess
 import tempfile
 
+from aot.codegen.elfwriter import write_shared_object
 from aot.errors import AotError
 
+LINKER_ENV = "AOT_LINKER"
 LINKER_CANDIDATES = ("ld.lld", "ld", "ld.gold", "ld.bfd")
 
 
 class LinkerNotFound(AotError):
     pass
+
+
+def link_shared_object(obj: bytes) -> bytes:
+    """Link the object LLVM emitted into the bytes of a shared object."""
+    choice = os.environ.get(LINKER_ENV, "")
+    if choice in ("", "aot"):
+        return write_shared_object(obj)
+    if choice == "system":
+        return link_with_system_linker(obj)
+    raise AotError(f"{LINKER_ENV}={choice!r}: expected 'aot' (the default) or 'system'")
 
 
 def find_linker() -> str:
@@ -25,13 +39,12 @@ def find_linker() -> str:
         if path:
             return path
     raise LinkerNotFound(
-        "no system linker found: aot needs one of "
-        + ", ".join(LINKER_CANDIDATES)
-        + " on PATH to write a shared object (install binutils or lld)"
+        f"{LINKER_ENV}=system but no system linker found: install binutils or lld "
+        "(one of " + ", ".join(LINKER_CANDIDATES) + " on PATH), or unset " + LINKER_ENV
     )
 
 
-def link_shared_object(obj: bytes) -> bytes:
+def link_with_system_linker(obj: bytes) -> bytes:
     linker = find_linker()
     with tempfile.TemporaryDirectory(prefix="aot-link-") as tmp:
         obj_path = os.path.join(tmp, "module.o")

@@ -11,9 +11,9 @@ from llvmlite import ir
 from aot.abi.metadata import passive_elem_items
 from aot.abi.signatures import has_ret_area
 from aot.abi.traps import TrapCode
-from aot.abi.vmctx import INTERRUPT_SENTINEL, MAX_BACKTRACE, StoreCtx, VMContextLayout
+from aot.abi.vmctx import INTERRUPT_SENTINEL, MAX_BACKTRACE, Builtin, StoreCtx, VMContextLayout
 from aot.codegen.debuginfo import DebugBuilder, DebugInfo
-from aot.codegen.irutil import Tbaa, load_at, set_raw_attr, set_string_attr, store_at
+from aot.codegen.irutil import Tbaa, indirect_call, load_at, set_raw_attr, set_string_attr, store_at
 from aot.codegen.llvmtypes import I8, I32, I64, PTR, VOID, llvm_type
 from aot.codegen.options import CompileOptions
 from aot.wasm.module import Module
@@ -110,6 +110,9 @@ class ModuleContext:
         # would turn runaway recursion into an endless loop.
         set_string_attr(fn, "disable-tail-calls", "true")
         set_raw_attr(fn, "uwtable")
+        # Never let LLVM turn loops into memset/memcpy library calls: compiled code
+        # reaches libc only through the builtin table.
+        set_string_attr(fn, "no-builtins", "true")
         set_raw_attr(fn, "nounwind")
 
     def _escaping_functions(self) -> set[int]:
@@ -145,6 +148,15 @@ class ModuleContext:
             g.initializer = ir.Constant(g.value_type, bytearray(data))
             self.data_globals[index] = g
         return g
+
+    def call_builtin(self, b: ir.IRBuilder, vmctx: ir.Value, builtin: Builtin, ret: ir.Type,
+                     args: list[ir.Value], table: ir.Value | None = None) -> ir.Value:
+        """Call a runtime helper through the VMContext's builtin table (never through an
+        undefined symbol: the artifact has no dynamic dependencies)."""
+        if table is None:
+            table = load_at(b, vmctx, VMContextLayout.BUILTINS, PTR, self.tbaa.vmctx, invariant=True)
+        fp = load_at(b, table, 8 * int(builtin), PTR, self.tbaa.vmctx, invariant=True)
+        return indirect_call(b, ir.FunctionType(ret, [a.type for a in args]), fp, args)
 
     def text_marker(self, name: str) -> ir.Function:
         fn = ir.Function(self.ir, ir.FunctionType(VOID, []), name=name)

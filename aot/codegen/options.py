@@ -3,30 +3,50 @@ of the artifact's fingerprint and of the cache key."""
 
 from __future__ import annotations
 
+import platform
 from dataclasses import asdict, dataclass
 
 DEFAULT_TARGET_CPU = "x86-64-v2"
 BOUNDS_CHECKS = ("guard", "explicit")
 
 
+def target_arch(triple: str | None) -> str:
+    """The architecture of a target triple, or of this machine for None."""
+    if triple is None:
+        return platform.machine().lower()
+    return triple.split("-", 1)[0].lower()
+
+
 @dataclass(frozen=True)
 class CompileOptions:
     opt_level: int = 2  # 0..3, as -O0..-O3
-    target_cpu: str = DEFAULT_TARGET_CPU  # "native" for the host CPU
+    target: str | None = None  # target triple, e.g. "aarch64-linux-gnu"; None: this machine
+    # An LLVM CPU name, or "native" for this machine's CPU.  Default: the portable
+    # baseline of the target's architecture (x86-64-v2 on x86-64, generic elsewhere).
+    target_cpu: str | None = None
     # How linear-memory accesses are checked: "guard" (no checks in the code: accesses past
     # the end fault in guard pages and the fault becomes a trap; x86-64 Linux only) or
-    # "explicit" (a compare and branch before every access).
-    bounds_checks: str = "guard"
+    # "explicit" (a compare and branch before every access).  Default: guard on x86-64.
+    bounds_checks: str | None = None
     interrupts: bool = True  # loop headers check for Store.interrupt() (function entries always do)
     fuel: bool = False  # count operators against Store.set_fuel()
     backtraces: bool = True  # record the wasm frames of a trap (Trap.frames)
 
     def __post_init__(self) -> None:
+        x86 = target_arch(self.target) in ("x86_64", "amd64")
+        if self.target_cpu is None:
+            object.__setattr__(self, "target_cpu", DEFAULT_TARGET_CPU if x86 else "generic")
+        if self.bounds_checks is None:
+            object.__setattr__(self, "bounds_checks", "guard" if x86 else "explicit")
         if self.opt_level not in (0, 1, 2, 3):
             raise ValueError(f"opt_level must be 0, 1, 2 or 3, not {self.opt_level!r}")
         if self.bounds_checks not in BOUNDS_CHECKS:
             raise ValueError(f"bounds_checks must be one of {', '.join(BOUNDS_CHECKS)}, "
                              f"not {self.bounds_checks!r}")
+
+    @property
+    def arch(self) -> str:
+        return target_arch(self.target)
 
     def as_dict(self) -> dict:
         return asdict(self)

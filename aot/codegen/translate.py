@@ -36,7 +36,7 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
             host_by_type[key] = define_host_trampoline(mc, ft, f"aot_host_{len(host_by_type)}")
         host_trampolines.append(host_by_type[key])
     entries = [define_array_entry(mc, t) for t in range(len(module.types))]
-    init = define_init(mc)
+    init = define_init(mc, {first_defined + i: f for i, f in enumerate(wasm_calls) if f is not None})
     text_end = mc.text_marker("aot_text_end")  # defined last: code ends here
     metadata = encode_metadata(module, mc.escaping, options.as_dict())
     _define_vtable(mc, metadata, init, wasm_calls, host_trampolines, entries, text_end)

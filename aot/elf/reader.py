@@ -100,7 +100,8 @@ class ArtifactFile:
         dynsym = self.elf.get_section_by_name(".dynsym")
         if not isinstance(dynsym, SymbolTableSection):
             return []
-        return [s.name for s in dynsym.iter_symbols() if s.name]
+        # Defined ones only: an undefined entry is an import, not something we provide.
+        return [s.name for s in dynsym.iter_symbols() if s.name and s["st_shndx"] != "SHN_UNDEF"]
 
     @property
     def is_aot_artifact(self) -> bool:

@@ -7,10 +7,12 @@ import os
 import re
 
 from aot.abi.artifact import ABI_VERSION, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
+from aot.abi.fingerprint import TrailerError, read_trailer
 from aot.abi.metadata import ModuleDesc, decode_metadata
 from aot.errors import ArtifactError, Frame
 from aot.loader import signals
 from aot.loader.backtrace import register_artifact
+from aot.loader.compat import incompatibilities
 from aot.loader.ffi import ffi
 
 _WASM_FUNCTION = re.compile(r"wasm_f(\d+)(?:_|$)")
@@ -21,15 +23,20 @@ ELF_MAGIC = b"\x7fELF"
 class Artifact:
     """A loaded (dlopen'ed) artifact.  Kept alive by every module and instance using it."""
 
-    def __init__(self, path: str, data: bytes | None = None):
+    def __init__(self, path: str, data: bytes | None = None, expect: dict | None = None):
         self.path = path
-        self._data = data  # the file's bytes, when the file itself is temporary
         self._debug = None  # (load base, [code ranges], AddressMap), parsed on first need
-        _check_header(path)
+        # Everything is checked before the file is mapped: a damaged or foreign file must
+        # be refused, never loaded.  The bytes checked are the bytes mapped: both come
+        # from one open file.
+        fd = _open(path)
         try:
-            self.lib = ffi.dlopen(os.path.abspath(path))
-        except OSError as exc:
-            raise ArtifactError(f"{path}: cannot be loaded as a shared object: {exc}") from exc
+            if data is None:
+                data = _read_fd(path, fd)
+            self._data = data  # kept for backtraces (the file may be temporary)
+            self.lib = self._verify_and_map(path, fd, data, expect)
+        finally:
+            os.close(fd)
         try:
             vt = getattr(self.lib, VTABLE_SYMBOL)
         except (AttributeError, KeyError, OSError):  # cffi: KeyError when absent
@@ -59,6 +66,20 @@ class Artifact:
             signals.ensure_installed()
             signals.register_code(self, vt[VTable.TEXT_BEGIN], vt[VTable.TEXT_END])
 
+    def _verify_and_map(self, path: str, fd: int, data: bytes, expect: dict | None):
+        _check_header(path, data)
+        try:
+            _, self.fingerprint = read_trailer(data)
+        except TrailerError as exc:
+            raise ArtifactError(f"{path}: {exc}") from None
+        problems = incompatibilities(self.fingerprint, expect)
+        if problems:
+            raise ArtifactError(f"{path}: cannot be loaded here: " + "; ".join(problems))
+        try:
+            return ffi.dlopen(_dlopen_name(path, fd))
+        except OSError as exc:
+            raise ArtifactError(f"{path}: cannot be loaded as a shared object: {exc}") from exc
+
     # --- backtraces (parsed lazily: start-up never reads the ELF file) -------------------
 
     def _debug_info(self):
@@ -67,11 +88,7 @@ class Artifact:
 
             from aot.elf.addrmap import AddressMap
 
-            data = self._data
-            if data is None:
-                with open(self.path, "rb") as f:
-                    data = f.read()
-            elf = ELFFile(io.BytesIO(data))
+            elf = ELFFile(io.BytesIO(self._data))
             symtab = elf.get_section_by_name(".dynsym")
             vt = symtab.get_symbol_by_name(VTABLE_SYMBOL)[0]
             base = int(ffi.cast("uintptr_t", self.vtable)) - vt["st_value"]
@@ -106,12 +123,40 @@ def _words(addr: int, n: int) -> list[int]:
     return list(ffi.cast("uint64_t *", addr)[0:n])
 
 
-def _check_header(path: str) -> None:
+def _open(path: str) -> int:
     try:
-        with open(path, "rb") as f:
-            head = f.read(64)
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise ArtifactError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _read_fd(path: str, fd: int) -> bytes:
+    try:
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise ArtifactError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+# realpath -> (st_dev, st_ino) of the file first dlopen'ed under that name
+_mapped_files: dict[str, tuple[int, int]] = {}
+
+
+def _dlopen_name(path: str, fd: int) -> str:
+    """The name to dlopen.  glibc hands back an object already loaded under the same name,
+    even when the file behind the name has since been replaced (a rebuilt cache entry):
+    then the verified file is opened through its descriptor, which maps it anew."""
+    real = os.path.realpath(path)
+    st = os.fstat(fd)
+    ident = (st.st_dev, st.st_ino)
+    first = _mapped_files.setdefault(real, ident)
+    if first == ident:
+        return real
+    return f"/proc/self/fd/{fd}"
+
+
+def _check_header(path: str, data: bytes) -> None:
+    head = data[:64]
     if head[:4] != ELF_MAGIC:
         raise ArtifactError(f"{path}: not an ELF file, so not an aot artifact")
     if len(head) < 64 or head[4] != 2 or head[5] != 1 or head[16] != 3:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import weakref
 
 from aot.abi.vmctx import BUILTIN_C_SIGNATURES, Builtin
-from aot.loader.ffi import address, ffi
+from aot.loader.ffi import address, ffi, libc
 
 # vmctx address -> instance, for helpers that must find their instance.
 instances_by_vmctx: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -28,6 +28,19 @@ def _table_grow(vmctx, table_index, delta, init):
         return -1
 
 
-_IMPLEMENTATIONS = {Builtin.MEMORY_GROW: _memory_grow, Builtin.TABLE_GROW: _table_grow}
-_callbacks = [ffi.callback(BUILTIN_C_SIGNATURES[b], _IMPLEMENTATIONS[b]) for b in Builtin]
-BUILTIN_TABLE = ffi.new("void *[]", [ffi.cast("void *", cb) for cb in _callbacks])
+# Helpers written in Python (rare, slow-path operations) ...
+_CALLBACKS = {
+    b: ffi.callback(BUILTIN_C_SIGNATURES[b], fn)
+    for b, fn in {Builtin.MEMORY_GROW: _memory_grow, Builtin.TABLE_GROW: _table_grow}.items()
+}
+# ... and libc's own functions, called directly by compiled code.
+_LIBC = {Builtin.MEMMOVE: "memmove", Builtin.MEMSET: "memset", Builtin.MEMCPY: "memcpy"}
+
+
+def _entry(b: Builtin):
+    if b in _CALLBACKS:
+        return ffi.cast("void *", _CALLBACKS[b])
+    return ffi.cast("void *", ffi.addressof(libc, _LIBC[b]))
+
+
+BUILTIN_TABLE = ffi.new("void *[]", [_entry(b) for b in Builtin])

@@ -81,12 +81,7 @@ class Instance:
             if f._ref is None:  # a host function: now it has a funcref to put in tables
                 f._ref = refs + i
                 f._owner = self
-        n_imp = len(self._imported_funcs)
-        for j in desc.escaping:
-            r = refs[j]
-            r.wasm_call = ffi.cast("void *", art.wasm_calls[j - n_imp])
-            r.type_id = type_ids[desc.func_type_indices[j]]
-            r.vmctx = vmctx
+        # The defined functions' VMFuncRefs are filled by the compiled init function.
         self._funcs: dict[int, Func] = {}
 
         register_instance(self, self._func_refs_addr, self._func_refs_addr + 24 * len(desc.func_type_indices))

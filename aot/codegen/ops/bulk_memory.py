@@ -1,19 +1,18 @@
-"""Bulk memory: memory.copy, memory.fill, memory.init, data.drop, lowered to LLVM's
-memmove/memset/memcpy after the whole range has been checked."""
+"""Bulk memory: memory.copy, memory.fill, memory.init, data.drop: libc's memmove/memset/
+memcpy (through the builtin table) after the whole range has been checked."""
 
 from __future__ import annotations
 
 from llvmlite import ir
 
 from aot.abi.traps import TrapCode
+from aot.abi.vmctx import Builtin
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.irutil import gep_bytes, load_at
-from aot.codegen.llvmtypes import I1, I8, I64, PTR, VOID
-from aot.codegen.ops.memory import check_range
+from aot.codegen.llvmtypes import I8, I32, I64, PTR
+from aot.codegen.ops.memory import call_builtin, check_range
 from aot.codegen.ops.registry import stateful
 from aot.wasm.instr import Instr
-
-_FALSE = ir.Constant(I1, 0)
 
 
 def _operands(tr: FunctionTranslator) -> tuple[ir.Value, ir.Value, ir.Value]:
@@ -35,9 +34,8 @@ def memory_copy(tr: FunctionTranslator, ins: Instr) -> None:
     src_base, src_len = (dst_base, dst_len) if src_mem == dst_mem else tr.memory_base_and_length(src_mem)
     check_range(tr, src, count, src_len, TrapCode.MEMORY_OUT_OF_BOUNDS)
     check_range(tr, dst, count, dst_len, TrapCode.MEMORY_OUT_OF_BOUNDS)
-    memmove = tr.intrinsic("llvm.memmove.p0.p0.i64", VOID, [PTR, PTR, I64, I1])
-    b.call(memmove, [b.gep(dst_base, [dst], source_etype=I8), b.gep(src_base, [src], source_etype=I8),
-                     count, _FALSE])
+    call_builtin(tr, Builtin.MEMMOVE, PTR, [b.gep(dst_base, [dst], source_etype=I8),
+                                            b.gep(src_base, [src], source_etype=I8), count])
 
 
 @stateful("memory.fill")
@@ -46,8 +44,8 @@ def memory_fill(tr: FunctionTranslator, ins: Instr) -> None:
     dst, value, count = _operands(tr)
     base, length = tr.memory_base_and_length(ins.imm)
     check_range(tr, dst, count, length, TrapCode.MEMORY_OUT_OF_BOUNDS)
-    memset = tr.intrinsic("llvm.memset.p0.i64", VOID, [PTR, I8, I64, I1])
-    b.call(memset, [b.gep(base, [dst], source_etype=I8), b.trunc(value, I8), count, _FALSE])
+    call_builtin(tr, Builtin.MEMSET, PTR, [b.gep(base, [dst], source_etype=I8),
+                                           b.and_(value, ir.Constant(I32, 0xFF)), count])
 
 
 @stateful("memory.init")
@@ -63,9 +61,8 @@ def memory_init(tr: FunctionTranslator, ins: Instr) -> None:
     check_range(tr, dst, count, length, TrapCode.MEMORY_OUT_OF_BOUNDS)
     if not mc.wasm.datas[segment].data:
         return
-    memcpy = tr.intrinsic("llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1])
     src_ptr = b.gep(mc.data_global(segment), [src], source_etype=I8)
-    b.call(memcpy, [b.gep(base, [dst], source_etype=I8), src_ptr, count, _FALSE])
+    call_builtin(tr, Builtin.MEMCPY, PTR, [b.gep(base, [dst], source_etype=I8), src_ptr, count])
 
 
 @stateful("data.drop")

@@ -10,7 +10,7 @@ from llvmlite import ir
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import Builtin, VMContextLayout
 from aot.codegen.function import FunctionTranslator
-from aot.codegen.irutil import indirect_call, load_at
+from aot.codegen.irutil import load_at
 from aot.codegen.llvmtypes import F32, F64, I8, I16, I32, I64, PTR
 from aot.codegen.ops.registry import stateful
 from aot.wasm.instr import Instr
@@ -147,8 +147,7 @@ def call_builtin(tr: FunctionTranslator, builtin: Builtin, ret: ir.Type, args: l
     mc = tr.mc
     table = load_at(tr.entry_builder, tr.vmctx, VMContextLayout.BUILTINS, PTR, mc.tbaa.vmctx,
                     invariant=True, name="builtins")
-    fp = load_at(tr.builder, table, 8 * int(builtin), PTR, mc.tbaa.vmctx, invariant=True)
-    return indirect_call(tr.builder, ir.FunctionType(ret, [a.type for a in args]), fp, args)
+    return mc.call_builtin(tr.builder, tr.vmctx, builtin, ret, args, table)
 
 
 @stateful("memory.grow")

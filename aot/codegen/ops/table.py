@@ -11,7 +11,7 @@ from aot.abi.traps import TrapCode
 from aot.abi.vmctx import Builtin, TableDef
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.irutil import gep_bytes, load_at
-from aot.codegen.llvmtypes import I1, I32, I64, PTR, VOID
+from aot.codegen.llvmtypes import I32, I64, PTR
 from aot.codegen.ops.memory import call_builtin, check_range
 from aot.codegen.ops.registry import stateful
 from aot.wasm.instr import Instr
@@ -37,8 +37,7 @@ def element_ptr(tr: FunctionTranslator, base: ir.Value, index64: ir.Value) -> ir
 
 def _copy_elements(tr: FunctionTranslator, dst: ir.Value, src: ir.Value, count64: ir.Value) -> None:
     b = tr.builder
-    memmove = tr.intrinsic("llvm.memmove.p0.p0.i64", VOID, [PTR, PTR, I64, I1])
-    b.call(memmove, [dst, src, b.mul(count64, ir.Constant(I64, 8)), ir.Constant(I1, 0)])
+    call_builtin(tr, Builtin.MEMMOVE, PTR, [dst, src, b.mul(count64, ir.Constant(I64, 8))])
 
 
 @stateful("table.get")

@@ -1,0 +1,178 @@
+"""The content-addressed artifact cache used by `aot.compile`.
+
+Layout (see cache/README.md):  <root>/<key[:2]>/<key>.so, where key is the SHA-256 of the
+wasm bytes and the full fingerprint (aot and LLVM versions, target triple, CPU and its
+features, every codegen option), so an entry can only be found by a compiler that would
+produce the same bytes.  Root: $AOT_CACHE_DIR, else $XDG_CACHE_HOME/aot, else ~/.cache/aot.
+
+* Writes are atomic: a private temp file in the same directory, then rename.
+* Concurrent compiles of one key are serialized by an flock on <key>.lock, so eight
+  processes compiling the same module leave one entry and compile it once.
+* A hit is verified (trailer, CRC, fingerprint) by the loader; a damaged entry is
+  discarded and rebuilt.
+* Entries are touched on use; `prune(max_bytes)` removes the least recently used first.
+  With $AOT_CACHE_MAX_SIZE set (bytes, or with K/M/G), every insert prunes to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aot.abi.fingerprint import Fingerprint
+
+
+def default_root() -> Path:
+    env = os.environ.get("AOT_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "aot"
+
+
+def parse_size(text: str) -> int:
+    """'500M' -> 524288000; plain numbers are bytes."""
+    text = text.strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+    number = text[:-1] if scale != 1 else text
+    try:
+        value = int(float(number) * scale)
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (use bytes, or a number with K, M or G)") from None
+    if value < 0:
+        raise ValueError("a size cannot be negative")
+    return value
+
+
+def cache_key(wasm: bytes, fingerprint: Fingerprint) -> str:
+    h = hashlib.sha256()
+    h.update(fingerprint.to_json())
+    h.update(b"\0")
+    h.update(wasm)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    path: Path
+    size: int
+    last_used: float
+
+
+class Cache:
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    def path_for(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.so"
+
+    def get_or_create(self, key: str, build: Callable[[], bytes],
+                      load: Callable[[Path], object], is_damage: Callable[[Exception], bool]):
+        """Load the entry for `key`, building it first if it is missing or damaged."""
+        path = self.path_for(key)
+        if path.exists():
+            try:
+                result = load(path)
+                _touch(path)
+                return result
+            except Exception as exc:
+                if not is_damage(exc):
+                    raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(path.with_suffix(".lock")):
+            # Another process may have built it while we waited for the lock.
+            if path.exists():
+                try:
+                    return load(path)
+                except Exception as exc:
+                    if not is_damage(exc):
+                        raise
+                    path.unlink(missing_ok=True)  # damaged: discard and rebuild
+            write_atomic(path, build())
+        self._auto_prune()
+        return load(path)
+
+    # --- maintenance (aot cache ls | info | clear | prune) --------------------------------
+
+    def entries(self) -> Iterator[Entry]:
+        if not self.root.is_dir():
+            return
+        for sub in sorted(self.root.iterdir()):
+            if sub.is_dir() and len(sub.name) == 2:
+                for f in sorted(sub.glob("*.so")):
+                    try:
+                        st = f.stat()
+                    except FileNotFoundError:
+                        continue
+                    yield Entry(f.stem, f, st.st_size, st.st_mtime)
+
+    def total_size(self) -> int:
+        return sum(e.size for e in self.entries())
+
+    def clear(self) -> int:
+        n = 0
+        for e in self.entries():
+            e.path.unlink(missing_ok=True)
+            e.path.with_suffix(".lock").unlink(missing_ok=True)
+            n += 1
+        return n
+
+    def prune(self, max_bytes: int) -> list[Entry]:
+        """Delete least recently used entries until the cache holds at most `max_bytes`."""
+        entries = sorted(self.entries(), key=lambda e: e.last_used)
+        total = sum(e.size for e in entries)
+        removed = []
+        for e in entries:
+            if total <= max_bytes:
+                break
+            e.path.unlink(missing_ok=True)
+            e.path.with_suffix(".lock").unlink(missing_ok=True)
+            total -= e.size
+            removed.append(e)
+        return removed
+
+    def _auto_prune(self) -> None:
+        limit = os.environ.get("AOT_CACHE_MAX_SIZE")
+        if limit:
+            self.prune(parse_size(limit))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _touch(path: Path) -> None:
+    with contextlib.suppress(OSError):  # a read-only cache still serves hits
+        os.utime(path)
+
+
+class _locked:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)

@@ -1,0 +1,11 @@
+"""aot's own ELF writer: relocatable object (from LLVM) -> shared object (for dlopen),
+in pure Python, so compiling needs no system linker.
+
+One module per part of the ELF specification: `objfile` (the input), `layout` (output
+sections and segments), `relocate` (relocation types per machine), `dynamic` (.dynsym,
+.gnu.hash, .rela.dyn, .dynamic), `ehframe` (.eh_frame_hdr), `writer` (the headers and
+the pipeline)."""
+
+from aot.codegen.elfwriter.writer import UndefinedSymbolError, write_shared_object
+
+__all__ = ["UndefinedSymbolError", "write_shared_object"]

@@ -1,0 +1,101 @@
+"""From an artifact on disk to the first completed call, for a small module and for a
+module of about 1 MB, beside wasmtime-py (`Module.deserialize_file` + `Instance` + call);
+and the cost of a second instance of an already loaded module.
+
+Every aot round loads a fresh copy of the artifact (another inode), so dlopen maps it
+anew instead of handing back the object it already has, as in a new process."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+import aot
+
+from .conftest import wat
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "example.wasm"
+
+
+def big_module_wat(n_funcs: int = 2000, data_bytes: int = 600_000) -> str:
+    """~1 MB of wasm: many small functions, a table of them, and a data segment."""
+    funcs = "\n".join(
+        f"(func $f{i} (param i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const {i + 3}))"
+        f" (i32.xor (local.get 0) (i32.const {i * 7 + 1}))))"
+        for i in range(n_funcs)
+    )
+    elems = " ".join(f"$f{i}" for i in range(n_funcs))
+    data = "".join(f"\\{(i * 37) % 256:02x}" for i in range(data_bytes))
+    return f"""(module
+      (type $t (func (param i32) (result i32)))
+      (memory (export "mem") 16)
+      (table {n_funcs} funcref)
+      {funcs}
+      (elem (i32.const 0) {elems})
+      (func (export "run") (param i32) (result i32) (call_indirect (type $t) (local.get 0) (local.get 0)))
+      (data (i32.const 0) "{data}"))"""
+
+
+MODULES = {"small": lambda: EXAMPLE.read_bytes(), "1MB": lambda: wat(big_module_wat())}
+CALLS = {"small": ("fib", 20), "1MB": ("run", 5)}
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("startup")
+    out = {}
+    for name, make in MODULES.items():
+        wasm = make()
+        aot.compile_file(wasm, tmp / f"{name}.so")
+        engine = wasmtime.Engine()
+        (tmp / f"{name}.cwasm").write_bytes(wasmtime.Module(engine, wasm).serialize())
+        out[name] = (tmp, len(wasm), engine)
+    return out
+
+
+@pytest.mark.parametrize("size", ["small", "1MB"])
+@pytest.mark.parametrize("engine", ["aot", "wasmtime"])
+def test_artifact_to_first_call(benchmark, artifacts, size, engine):
+    tmp, wasm_size, wt_engine = artifacts[size]
+    benchmark.group = f"load + instantiate + first call: {size} ({wasm_size // 1024} KiB wasm)"
+    export, arg = CALLS[size]
+    counter = itertools.count()
+    if engine == "aot":
+        def setup():
+            copy = tmp / f"{size}-{next(counter)}.so"
+            shutil.copyfile(tmp / f"{size}.so", copy)
+            return (copy,), {}
+
+        def run(path):
+            aot.load(path).instantiate().exports[export](arg)
+    else:
+        def setup():
+            return (tmp / f"{size}.cwasm",), {}
+
+        def run(path):
+            store = wasmtime.Store(wt_engine)
+            module = wasmtime.Module.deserialize_file(wt_engine, str(path))
+            wasmtime.Instance(store, module, []).exports(store)[export](store, arg)
+    benchmark.pedantic(run, setup=setup, rounds=60, warmup_rounds=2)
+
+
+@pytest.mark.parametrize("size", ["small", "1MB"])
+@pytest.mark.parametrize("engine", ["aot", "wasmtime"])
+def test_second_instance(benchmark, artifacts, size, engine):
+    tmp, wasm_size, wt_engine = artifacts[size]
+    benchmark.group = f"another instance of a loaded module: {size}"
+    if engine == "aot":
+        module = aot.load(tmp / f"{size}.so")
+        module.instantiate()
+        benchmark(module.instantiate)
+    else:
+        module = wasmtime.Module.deserialize_file(wt_engine, str(tmp / f"{size}.cwasm"))
+
+        def run():
+            store = wasmtime.Store(wt_engine)
+            wasmtime.Instance(store, module, [])
+        benchmark(run)
