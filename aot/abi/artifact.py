@@ -5,12 +5,13 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
     [0] VTABLE_MAGIC              [1] ABI_VERSION
     [2] metadata: const char*     [3] metadata length in bytes
     [4] init: uint32_t (*)(void *vmctx)              (see `aot.abi.signatures`)
-    [5] n_funcs                   [6] wasm_call pointers, one per *defined* function
-                                      (null for functions that cannot escape)
+    [5] n_funcs                   [6] u32 type index of every function (imports first)
     [7] n_imported_funcs          [8] host-call trampolines, one per imported function
     [9] n_types                   [10] array-entry trampolines, one per module type
     [11] text_begin               [12] text_end: the compiled code lies in [begin, end),
                                       for the guard-page fault handler
+    [13] names: const char*       [14] length: JSON {"function index": "name"} from the
+                                      name section, read only for backtraces
 
 Every pointer is resolved by the dynamic loader at `dlopen`.  The metadata is UTF-8 JSON
 following `METADATA_SCHEMA` below: everything the loader needs to instantiate the module
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 VTABLE_SYMBOL = "aot_vtable"
 VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 
 class VTable:
@@ -31,14 +32,16 @@ class VTable:
     METADATA_LEN = 3
     INIT = 4
     N_FUNCS = 5
-    FUNCS = 6
+    FUNC_TYPES = 6
     N_IMPORTED_FUNCS = 7
     HOST_TRAMPOLINES = 8
     N_TYPES = 9
     ENTRIES = 10
     TEXT_BEGIN = 11
     TEXT_END = 12
-    SIZE = 13
+    NAMES = 13
+    NAMES_LEN = 14
+    SIZE = 15
 
 
 # Metadata schema (JSON).  Value types are spelled as in the text format ("i32", ...).
@@ -46,12 +49,13 @@ METADATA_SCHEMA = {
     "abi_version": "int, == ABI_VERSION",
     "types": "[[params], [results]] per type index",
     "imports": "[{module, name, kind: func|table|memory|global, type}] in order",
-    "funcs": "[type index] per function index (imports first)",
+    "n_funcs": "functions in the index space (imports first); their type indices are the\n"
+               "vtable's FUNC_TYPES array, their names the NAMES blob (read lazily)",
     "tables": "[{elem, min, max}] defined tables",
     "memories": "[{min, max}] defined memories",
     "globals": "[{type, mutable}] defined globals",
     "exports": "[{name, kind, index}]",
     "start": "function index or null",
-    "names": "{module: str|null, functions: {index: name}}",
+    "names": "{module: str|null}",
     "options": "the CompileOptions the code was generated with",
 }

@@ -84,7 +84,7 @@ def read_trailer(data: bytes | memoryview) -> tuple[int, Fingerprint]:
     json_start = json_end - length
     if json_start < 0:
         raise TrailerError("corrupt trailer")
-    if zlib.crc32(data[: n - 12]) != crc:
+    if zlib.crc32(memoryview(data)[: n - 12]) != crc:  # no copy of a mapped file
         raise TrailerError("checksum mismatch: the file is corrupted")
     try:
         return json_start, Fingerprint.from_json(bytes(data[json_start:json_end]))

@@ -4,6 +4,7 @@ loader.  JSON, so that it is readable with `aot inspect` and cheap to parse."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aot.abi.artifact import ABI_VERSION
@@ -40,15 +41,14 @@ class ExportDesc:
 class ModuleDesc:
     types: list[FuncType]
     imports: list[ImportDesc]
-    func_type_indices: list[int]  # per function index, imports first
+    func_type_indices: Sequence[int]  # per function index, imports first
     tables: list[TableType]  # defined
     memories: list[MemoryType]  # defined
     globals: list[GlobalType]  # defined
     exports: list[ExportDesc]
     start: int | None
     name: str | None = None
-    func_names: dict[int, str] = field(default_factory=dict)
-    escaping: list[int] = field(default_factory=list)  # defined functions with a wasm-call
+    func_names: Mapping[int, str] = field(default_factory=dict)
     n_datas: int = 0
     n_elems: int = 0
     n_elem_items: int = 0  # items of passive element segments, stored in the VMContext
@@ -101,7 +101,35 @@ def _type_json(t) -> dict | int:
     return {"type": str(t.type), "mutable": t.mutable}
 
 
-def encode_metadata(module: Module, escaping: set[int], options: dict | None = None) -> bytes:
+class LazyNames(Mapping):
+    """Function names, parsed from their JSON blob on first use (only backtraces and
+    reprs need them, so start-up does not)."""
+
+    def __init__(self, load: Callable[[], bytes]):
+        self._load = load
+        self._names: dict[int, str] | None = None
+
+    def _get(self) -> dict[int, str]:
+        if self._names is None:
+            self._names = {int(k): v for k, v in json.loads(self._load() or b"{}").items()}
+        return self._names
+
+    def __getitem__(self, index: int) -> str:
+        return self._get()[index]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def encode_names(module: Module) -> bytes:
+    return json.dumps({str(k): v for k, v in sorted(module.names.functions.items())},
+                      separators=(",", ":")).encode()
+
+
+def encode_metadata(module: Module, options: dict | None = None) -> bytes:
     doc = {
         "abi_version": ABI_VERSION,
         "types": [[list(map(str, t.params)), list(map(str, t.results))] for t in module.types],
@@ -109,17 +137,13 @@ def encode_metadata(module: Module, escaping: set[int], options: dict | None = N
             {"module": i.module, "name": i.name, "kind": str(i.kind), "type": _type_json(i.type)}
             for i in module.imports
         ],
-        "funcs": module.func_type_indices(),
+        "n_funcs": len(module.func_type_indices()),
         "tables": [_type_json(t) for t in module.tables],
         "memories": [_type_json(m) for m in module.memories],
         "globals": [_type_json(g.type) for g in module.globals],
         "exports": [{"name": e.name, "kind": str(e.kind), "index": e.index} for e in module.exports],
         "start": module.start,
-        "names": {
-            "module": module.names.module,
-            "functions": {str(k): v for k, v in module.names.functions.items()},
-        },
-        "escaping": sorted(i for i in escaping if i >= module.num_imported_funcs),
+        "names": {"module": module.names.module},
         "options": options or {},
         "segments": {"datas": len(module.datas), "elems": len(module.elems),
                      "elem_items": passive_elem_items(module)},
@@ -130,13 +154,17 @@ def encode_metadata(module: Module, escaping: set[int], options: dict | None = N
 _KINDS = {str(k): k for k in ExternKind}
 
 
-def decode_metadata(data: bytes) -> ModuleDesc:
-    """Parse a module description.  Raises ValueError (or KeyError/TypeError) on a
-    malformed document; the loader turns those into ArtifactError."""
+def decode_metadata(data: bytes, func_type_indices: Sequence[int],
+                    func_names: Mapping[int, str]) -> ModuleDesc:
+    """Parse a module description; the per-function tables come from the artifact
+    directly.  Raises ValueError (or KeyError/TypeError) on a malformed document; the
+    loader turns those into ArtifactError."""
     doc = json.loads(data)
     if doc.get("abi_version") != ABI_VERSION:
         raise ValueError(f"metadata ABI version {doc.get('abi_version')} != {ABI_VERSION}")
     types = [FuncType(_vt(p), _vt(r)) for p, r in doc["types"]]
+    if len(func_type_indices) != doc["n_funcs"]:
+        raise ValueError("function count and function type table disagree")
     counters = dict.fromkeys(ExternKind, 0)
     imports = []
     for i in doc["imports"]:
@@ -156,15 +184,14 @@ def decode_metadata(data: bytes) -> ModuleDesc:
     return ModuleDesc(
         types=types,
         imports=imports,
-        func_type_indices=list(doc["funcs"]),
+        func_type_indices=func_type_indices,
         tables=[TableType(VALTYPE_BY_NAME[t["elem"]], _limits(t)) for t in doc["tables"]],
         memories=[MemoryType(_limits(m)) for m in doc["memories"]],
         globals=[GlobalType(VALTYPE_BY_NAME[g["type"]], g["mutable"]) for g in doc["globals"]],
         exports=[ExportDesc(e["name"], _KINDS[e["kind"]], e["index"]) for e in doc["exports"]],
         start=doc["start"],
         name=names.get("module"),
-        func_names={int(k): v for k, v in (names.get("functions") or {}).items()},
-        escaping=list(doc.get("escaping", [])),
+        func_names=func_names,
         n_datas=doc["segments"]["datas"],
         n_elems=doc["segments"]["elems"],
         n_elem_items=doc["segments"]["elem_items"],

@@ -6,11 +6,11 @@ from __future__ import annotations
 from llvmlite import ir
 
 from aot.abi.artifact import ABI_VERSION, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
-from aot.abi.metadata import encode_metadata
+from aot.abi.metadata import encode_metadata, encode_names
 from aot.abi.signatures import type_key
 from aot.codegen.function import translate_function
 from aot.codegen.init import define_init
-from aot.codegen.llvmtypes import I8, I64, PTR
+from aot.codegen.llvmtypes import I8, I32, I64, PTR
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.options import CompileOptions
 from aot.codegen.trampolines import define_array_entry, define_host_trampoline, define_wasm_call
@@ -38,8 +38,8 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
     entries = [define_array_entry(mc, t) for t in range(len(module.types))]
     init = define_init(mc, {first_defined + i: f for i, f in enumerate(wasm_calls) if f is not None})
     text_end = mc.text_marker("aot_text_end")  # defined last: code ends here
-    metadata = encode_metadata(module, mc.escaping, options.as_dict())
-    _define_vtable(mc, metadata, init, wasm_calls, host_trampolines, entries, text_end)
+    metadata = encode_metadata(module, options.as_dict())
+    _define_vtable(mc, metadata, encode_names(module), init, host_trampolines, entries, text_end)
     return mc.ir
 
 
@@ -52,25 +52,37 @@ def _pointer_array(mc: ModuleContext, name: str, fns: list) -> ir.GlobalVariable
     return g
 
 
-def _define_vtable(mc, metadata: bytes, init, wasm_calls, host_trampolines, entries, text_end) -> None:
-    meta = ir.GlobalVariable(mc.ir, ir.ArrayType(I8, len(metadata)), name="aot_metadata")
-    meta.linkage = "private"
-    meta.global_constant = True
-    meta.initializer = ir.Constant(meta.value_type, bytearray(metadata))
+def _bytes_global(mc: ModuleContext, name: str, data: bytes) -> ir.GlobalVariable:
+    g = ir.GlobalVariable(mc.ir, ir.ArrayType(I8, len(data)), name=name)
+    g.linkage = "private"
+    g.global_constant = True
+    g.initializer = ir.Constant(g.value_type, bytearray(data))
+    return g
+
+
+def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, entries,
+                   text_end) -> None:
+    meta = _bytes_global(mc, "aot_metadata", metadata)
+    func_types = ir.GlobalVariable(mc.ir, ir.ArrayType(I32, len(mc.type_indices)), name="aot_func_types")
+    func_types.linkage = "private"
+    func_types.global_constant = True
+    func_types.initializer = ir.Constant(func_types.value_type, list(mc.type_indices))
     fields = {
         VTable.MAGIC: ir.Constant(I64, VTABLE_MAGIC),
         VTable.ABI_VERSION: ir.Constant(I64, ABI_VERSION),
         VTable.METADATA: meta,
         VTable.METADATA_LEN: ir.Constant(I64, len(metadata)),
         VTable.INIT: init,
-        VTable.N_FUNCS: ir.Constant(I64, len(wasm_calls)),
-        VTable.FUNCS: _pointer_array(mc, "aot_funcs", wasm_calls),
+        VTable.N_FUNCS: ir.Constant(I64, len(mc.type_indices)),
+        VTable.FUNC_TYPES: func_types,
         VTable.N_IMPORTED_FUNCS: ir.Constant(I64, len(host_trampolines)),
         VTable.HOST_TRAMPOLINES: _pointer_array(mc, "aot_host_trampolines", host_trampolines),
         VTable.N_TYPES: ir.Constant(I64, len(entries)),
         VTable.ENTRIES: _pointer_array(mc, "aot_entries", entries),
         VTable.TEXT_BEGIN: mc.text_begin,
         VTable.TEXT_END: text_end,
+        VTable.NAMES: _bytes_global(mc, "aot_names", names),
+        VTable.NAMES_LEN: ir.Constant(I64, len(names)),
     }
     values = [fields[i] for i in range(VTable.SIZE)]
     ty = ir.LiteralStructType([v.type for v in values])

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import re
 
 from aot.abi.artifact import ABI_VERSION, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
 from aot.abi.fingerprint import TrailerError, read_trailer
-from aot.abi.metadata import ModuleDesc, decode_metadata
+from aot.abi.metadata import LazyNames, ModuleDesc, decode_metadata
 from aot.errors import ArtifactError, Frame
 from aot.loader import signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
-from aot.loader.ffi import ffi
+from aot.loader.ffi import RTLD_LOCAL, RTLD_NOW, ffi, libc
 
 _WASM_FUNCTION = re.compile(r"wasm_f(\d+)(?:_|$)")
 
@@ -37,10 +38,10 @@ class Artifact:
             self.lib = self._verify_and_map(path, fd, data, expect)
         finally:
             os.close(fd)
-        try:
-            vt = getattr(self.lib, VTABLE_SYMBOL)
-        except (AttributeError, KeyError, OSError):  # cffi: KeyError when absent
-            raise ArtifactError(f"{path}: not an aot artifact (no {VTABLE_SYMBOL} symbol)") from None
+        sym = libc.dlsym(self.lib, VTABLE_SYMBOL.encode())
+        if sym == ffi.NULL:
+            raise ArtifactError(f"{path}: not an aot artifact (no {VTABLE_SYMBOL} symbol)")
+        vt = ffi.cast("uint64_t *", sym)
         if vt[VTable.MAGIC] != VTABLE_MAGIC:
             raise ArtifactError(f"{path}: not an aot artifact (bad vtable magic)")
         if vt[VTable.ABI_VERSION] != ABI_VERSION:
@@ -50,12 +51,15 @@ class Artifact:
             )
         self.vtable = vt
         raw = ffi.unpack(ffi.cast("char *", vt[VTable.METADATA]), vt[VTable.METADATA_LEN])
+        # Per-function tables stay in the mapped artifact: read where used, not parsed.
+        n_funcs = vt[VTable.N_FUNCS]
+        func_types = ffi.cast(f"uint32_t(*)[{n_funcs}]", vt[VTable.FUNC_TYPES])[0]
+        names = LazyNames(lambda: ffi.unpack(ffi.cast("char *", vt[VTable.NAMES]), vt[VTable.NAMES_LEN]))
         try:
-            self.desc: ModuleDesc = decode_metadata(raw)
+            self.desc: ModuleDesc = decode_metadata(raw, func_types, names)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise ArtifactError(f"{path}: corrupt module description ({exc})") from exc
         self.init_addr = vt[VTable.INIT]
-        self.wasm_calls = _words(vt[VTable.FUNCS], vt[VTable.N_FUNCS])
         self.host_trampolines = _words(vt[VTable.HOST_TRAMPOLINES], vt[VTable.N_IMPORTED_FUNCS])
         self.entries = _words(vt[VTable.ENTRIES], vt[VTable.N_TYPES])
         if len(self.entries) != len(self.desc.types):
@@ -75,10 +79,12 @@ class Artifact:
         problems = incompatibilities(self.fingerprint, expect)
         if problems:
             raise ArtifactError(f"{path}: cannot be loaded here: " + "; ".join(problems))
-        try:
-            return ffi.dlopen(_dlopen_name(path, fd))
-        except OSError as exc:
-            raise ArtifactError(f"{path}: cannot be loaded as a shared object: {exc}") from exc
+        # libc's dlopen/dlsym directly: cffi's ffi.dlopen would build a library class
+        # per artifact, and only one symbol is ever needed.
+        handle = libc.dlopen(_dlopen_name(path, fd).encode(), RTLD_NOW | RTLD_LOCAL)
+        if handle == ffi.NULL:
+            raise ArtifactError(f"{path}: cannot be loaded as a shared object: {_dlerror()}")
+        return handle
 
     # --- backtraces (parsed lazily: start-up never reads the ELF file) -------------------
 
@@ -88,7 +94,7 @@ class Artifact:
 
             from aot.elf.addrmap import AddressMap
 
-            elf = ELFFile(io.BytesIO(self._data))
+            elf = ELFFile(io.BytesIO(bytes(self._data)))
             symtab = elf.get_section_by_name(".dynsym")
             vt = symtab.get_symbol_by_name(VTABLE_SYMBOL)[0]
             base = int(ffi.cast("uintptr_t", self.vtable)) - vt["st_value"]
@@ -123,6 +129,11 @@ def _words(addr: int, n: int) -> list[int]:
     return list(ffi.cast("uint64_t *", addr)[0:n])
 
 
+def _dlerror() -> str:
+    err = libc.dlerror()
+    return ffi.string(err).decode(errors="replace") if err != ffi.NULL else "unknown error"
+
+
 def _open(path: str) -> int:
     try:
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
@@ -130,12 +141,15 @@ def _open(path: str) -> int:
         raise ArtifactError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
-def _read_fd(path: str, fd: int) -> bytes:
+def _read_fd(path: str, fd: int):
+    """The file's bytes, mapped rather than copied (checked by CRC, kept for backtraces)."""
     try:
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise ArtifactError(f"{path}: cannot read: {exc.strerror}") from exc
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return b""
+        return mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{path}: cannot read: {exc}") from exc
 
 
 # realpath -> (st_dev, st_ino) of the file first dlopen'ed under that name

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import cffi
 
-from aot.abi.artifact import VTABLE_SYMBOL, VTable
 from aot.abi.vmctx import C_DECLARATIONS
 
 ffi = cffi.FFI()
 ffi.cdef(C_DECLARATIONS)
-ffi.cdef(f"extern uint64_t {VTABLE_SYMBOL}[{VTable.SIZE}];")
 ffi.cdef(
     """
     void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset);
@@ -19,6 +17,9 @@ ffi.cdef(
     void *memmove(void *dst, const void *src, size_t n);
     void *memset(void *dst, int c, size_t n);
     void *memcpy(void *dst, const void *src, size_t n);
+    void *dlopen(const char *filename, int flags);
+    void *dlsym(void *handle, const char *symbol);
+    char *dlerror(void);
     """
 )
 libc = ffi.dlopen(None)
@@ -30,6 +31,9 @@ MAP_PRIVATE = 0x02
 MAP_ANONYMOUS = 0x20
 MAP_NORESERVE = 0x4000
 MAP_FAILED = ffi.cast("void *", -1)
+
+RTLD_NOW = 0x2
+RTLD_LOCAL = 0
 
 ENTRY_C_TYPE = "uint32_t (*)(VMFuncRef *, ValRaw *)"
 INIT_C_TYPE = "uint32_t (*)(void *)"

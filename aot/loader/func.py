@@ -125,7 +125,7 @@ class Func:
 
     def __init__(self, type: FuncType, fn: Callable, *, name: str | None = None):
         self.type = type
-        self.name = name or getattr(fn, "__name__", "host")
+        self._name = name or getattr(fn, "__name__", "host")
         self._host = fn
         self._host_ctx = ffi.new("VMHostContext *")
         self._host_ctx.magic = HOST_MAGIC
@@ -135,10 +135,11 @@ class Func:
         self._owner = None
 
     @classmethod
-    def _from_wasm(cls, type: FuncType, ref, entry_addr: int, owner, name: str) -> Func:
+    def _from_wasm(cls, type: FuncType, ref, entry_addr: int, owner, index: int) -> Func:
         self = cls.__new__(cls)
         self.type = type
-        self.name = name
+        self._name = None  # looked up in the name section only when shown
+        self._index = index
         self._host = None
         self._ref = ref
         self._owner = owner  # the instance whose vmctx `ref` lives in
@@ -162,6 +163,13 @@ class Func:
         # from Python then costs one frame, with everything it needs in closure cells.
         self.__class__ = _WasmFuncClass(call)
         return self
+
+    @property
+    def name(self) -> str:
+        if self._name is None:
+            names = self._owner.module._artifact.desc.func_names
+            self._name = names.get(self._index, f"<wasm function {self._index}>")
+        return self._name
 
     @property
     def is_host(self) -> bool:

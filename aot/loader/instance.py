@@ -134,8 +134,7 @@ class Instance:
                 art = self.module._artifact
                 desc = art.desc
                 ti = desc.func_type_indices[index]
-                name = desc.func_names.get(index, f"<wasm function {index}>")
-                f = Func._from_wasm(desc.types[ti], self._refs + index, art.entries[ti], self, name)
+                f = Func._from_wasm(desc.types[ti], self._refs + index, art.entries[ti], self, index)
             self._funcs[index] = f
         return f
 
