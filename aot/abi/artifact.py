@@ -12,6 +12,14 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
                                       for the guard-page fault handler
     [13] names: const char*       [14] length: JSON {"function index": "name"} from the
                                       name section, read only for backtraces
+    [15] memory image: page-aligned initial contents of memory 0, or null
+    [16] memory image length in bytes (a multiple of MEMORY_IMAGE_ALIGN), or 0
+
+The memory image (wasmtime's "memory images"): when a module defines memory 0 and all
+its active data segments have constant offsets within the initial size, the compiler
+stores the initial contents once, page-aligned, and the init function does not copy
+those segments; the loader maps the image copy-on-write at the start of each instance's
+memory instead (no copy, no page touched until wasm uses it).
 
 Every pointer is resolved by the dynamic loader at `dlopen`.  The metadata is UTF-8 JSON
 following `METADATA_SCHEMA` below: everything the loader needs to instantiate the module
@@ -22,7 +30,7 @@ from __future__ import annotations
 
 VTABLE_SYMBOL = "aot_vtable"
 VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
-ABI_VERSION = 3
+ABI_VERSION = 4
 
 
 class VTable:
@@ -41,7 +49,12 @@ class VTable:
     TEXT_END = 12
     NAMES = 13
     NAMES_LEN = 14
-    SIZE = 15
+    MEMORY_IMAGE = 15
+    MEMORY_IMAGE_LEN = 16
+    SIZE = 17
+
+
+MEMORY_IMAGE_ALIGN = 4096  # the page size the image is mapped with
 
 
 # Metadata schema (JSON).  Value types are spelled as in the text format ("i32", ...).

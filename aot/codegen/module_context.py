@@ -15,6 +15,7 @@ from aot.abi.vmctx import INTERRUPT_SENTINEL, MAX_BACKTRACE, Builtin, StoreCtx, 
 from aot.codegen.debuginfo import DebugBuilder, DebugInfo
 from aot.codegen.irutil import Tbaa, indirect_call, load_at, set_raw_attr, set_string_attr, store_at
 from aot.codegen.llvmtypes import I8, I32, I64, PTR, VOID, llvm_type
+from aot.codegen.memimage import memory_image
 from aot.codegen.options import CompileOptions
 from aot.wasm.module import Module
 from aot.wasm.types import ExternKind, FuncType
@@ -73,6 +74,7 @@ class ModuleContext:
                 self.elem_item_base[i] = running
                 running += len(seg.init)
         self.data_globals: dict[int, ir.GlobalVariable] = {}
+        self.memory_image = memory_image(module)
         self.global_types = module.all_globals()
         self._intrinsics: dict[str, ir.Function] = {}
         # LLVM emits functions in module order: this one (first) and `aot_text_end`

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from aot.abi.artifact import ABI_VERSION, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
+from aot.abi.artifact import ABI_VERSION, MEMORY_IMAGE_ALIGN, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
 from aot.abi.metadata import encode_metadata, encode_names
 from aot.abi.signatures import type_key
 from aot.codegen.function import translate_function
@@ -60,6 +60,14 @@ def _bytes_global(mc: ModuleContext, name: str, data: bytes) -> ir.GlobalVariabl
     return g
 
 
+def _memory_image(mc: ModuleContext) -> ir.Value:
+    if mc.memory_image is None:
+        return ir.Constant(PTR, None)
+    g = _bytes_global(mc, "aot_memory_image", mc.memory_image)
+    g.align = MEMORY_IMAGE_ALIGN  # the loader maps it from the file: page-aligned
+    return g
+
+
 def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, entries,
                    text_end) -> None:
     meta = _bytes_global(mc, "aot_metadata", metadata)
@@ -83,6 +91,8 @@ def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, en
         VTable.TEXT_END: text_end,
         VTable.NAMES: _bytes_global(mc, "aot_names", names),
         VTable.NAMES_LEN: ir.Constant(I64, len(names)),
+        VTable.MEMORY_IMAGE: _memory_image(mc),
+        VTable.MEMORY_IMAGE_LEN: ir.Constant(I64, len(mc.memory_image or b"")),
     }
     values = [fields[i] for i in range(VTable.SIZE)]
     ty = ir.LiteralStructType([v.type for v in values])

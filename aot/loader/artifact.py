@@ -6,15 +6,17 @@ import io
 import mmap
 import os
 import re
+import struct
+import weakref
 
-from aot.abi.artifact import ABI_VERSION, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
+from aot.abi.artifact import ABI_VERSION, MEMORY_IMAGE_ALIGN, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
 from aot.abi.fingerprint import TrailerError, read_trailer
 from aot.abi.metadata import LazyNames, ModuleDesc, decode_metadata
 from aot.errors import ArtifactError, Frame
 from aot.loader import signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
-from aot.loader.ffi import RTLD_LOCAL, RTLD_NOW, ffi, libc
+from aot.loader.ffi import RTLD_DI_LINKMAP, RTLD_LOCAL, RTLD_NOW, ffi, libc
 
 _WASM_FUNCTION = re.compile(r"wasm_f(\d+)(?:_|$)")
 
@@ -31,13 +33,17 @@ class Artifact:
         # be refused, never loaded.  The bytes checked are the bytes mapped: both come
         # from one open file.
         fd = _open(path)
+        self.memory_image = None  # (fd, file offset, length): see `_find_memory_image`
         try:
             if data is None:
                 data = _read_fd(path, fd)
             self._data = data  # kept for backtraces (the file may be temporary)
             self.lib = self._verify_and_map(path, fd, data, expect)
+            self._read_vtable(path, fd)
         finally:
             os.close(fd)
+
+    def _read_vtable(self, path: str, fd: int) -> None:
         sym = libc.dlsym(self.lib, VTABLE_SYMBOL.encode())
         if sym == ffi.NULL:
             raise ArtifactError(f"{path}: not an aot artifact (no {VTABLE_SYMBOL} symbol)")
@@ -64,11 +70,29 @@ class Artifact:
         self.entries = _words(vt[VTable.ENTRIES], vt[VTable.N_TYPES])
         if len(self.entries) != len(self.desc.types):
             raise ArtifactError(f"{path}: vtable and module description disagree")
+        if vt[VTable.MEMORY_IMAGE_LEN]:
+            self.memory_image = self._find_memory_image(path, fd, vt)
         register_artifact(self)
         if self.desc.options.get("bounds_checks") == "guard":
             # Accesses past a memory's end fault: the handler must know this code.
             signals.ensure_installed()
             signals.register_code(self, vt[VTable.TEXT_BEGIN], vt[VTable.TEXT_END])
+
+    def _find_memory_image(self, path: str, fd: int, vt) -> tuple[int, int, int]:
+        """Where the memory image lies in the file, for mapping it copy-on-write into
+        each instance (the descriptor stays open while the artifact lives)."""
+        info = ffi.new("void **")
+        if libc.dlinfo(self.lib, RTLD_DI_LINKMAP, info) != 0:
+            raise ArtifactError(f"{path}: cannot locate the loaded object: {_dlerror()}")
+        load_bias = ffi.cast("uintptr_t *", info[0])[0]  # link_map.l_addr
+        vaddr = vt[VTable.MEMORY_IMAGE] - load_bias
+        length = vt[VTable.MEMORY_IMAGE_LEN]
+        offset = _file_offset(self._data, vaddr, length)
+        if offset is None or offset % MEMORY_IMAGE_ALIGN or length % MEMORY_IMAGE_ALIGN:
+            raise ArtifactError(f"{path}: corrupt memory image placement")
+        image_fd = os.dup(fd)
+        weakref.finalize(self, os.close, image_fd)
+        return image_fd, offset, length
 
     def _verify_and_map(self, path: str, fd: int, data: bytes, expect: dict | None):
         _check_header(path, data)
@@ -127,6 +151,18 @@ def _words(addr: int, n: int) -> list[int]:
     if n == 0:
         return []
     return list(ffi.cast("uint64_t *", addr)[0:n])
+
+
+def _file_offset(data, vaddr: int, length: int) -> int | None:
+    """The file offset of [vaddr, vaddr + length), from the ELF program headers."""
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(
+            "<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 1 and p_vaddr <= vaddr and vaddr + length <= p_vaddr + p_filesz:  # PT_LOAD
+            return vaddr - p_vaddr + p_offset
+    return None
 
 
 def _dlerror() -> str:

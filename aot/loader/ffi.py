@@ -20,6 +20,7 @@ ffi.cdef(
     void *dlopen(const char *filename, int flags);
     void *dlsym(void *handle, const char *symbol);
     char *dlerror(void);
+    int dlinfo(void *handle, int request, void *info);
     """
 )
 libc = ffi.dlopen(None)
@@ -30,6 +31,8 @@ PROT_WRITE = 2
 MAP_PRIVATE = 0x02
 MAP_ANONYMOUS = 0x20
 MAP_NORESERVE = 0x4000
+MAP_FIXED = 0x10
+RTLD_DI_LINKMAP = 2
 MAP_FAILED = ffi.cast("void *", -1)
 
 RTLD_NOW = 0x2

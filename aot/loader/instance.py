@@ -52,7 +52,10 @@ class Instance:
         ffi.memmove(vmctx + layout.TYPE_IDS, module._type_ids, 4 * len(desc.types))
 
         kinds = {k: [ext for imp, ext in resolved if imp.kind == k] for k in ExternKind}
-        self._memories: list[Memory] = kinds[ExternKind.MEMORY] + [Memory(t) for t in desc.memories]
+        # Memory 0, when defined here, starts as the artifact's memory image (if any).
+        image = art.memory_image
+        self._memories: list[Memory] = kinds[ExternKind.MEMORY] + [
+            Memory(t, _image=image if i == 0 else None) for i, t in enumerate(desc.memories)]
         self._tables: list[Table] = kinds[ExternKind.TABLE] + [Table(t) for t in desc.tables]
         for t in self._tables:
             t._bind_store(store)

@@ -13,6 +13,7 @@ from aot.errors import AotError
 from aot.loader.ffi import (
     MAP_ANONYMOUS,
     MAP_FAILED,
+    MAP_FIXED,
     MAP_NORESERVE,
     MAP_PRIVATE,
     PROT_NONE,
@@ -28,7 +29,8 @@ class Memory:
     """A WebAssembly linear memory.  Create one to pass as an import, or get an
     instance's from its exports."""
 
-    def __init__(self, type: MemoryType | None = None, *, min: int = 1, max: int | None = None):
+    def __init__(self, type: MemoryType | None = None, *, min: int = 1, max: int | None = None,
+                 _image: tuple[int, int, int] | None = None):
         if type is None:
             type = MemoryType(Limits(min, max))
         limits = type.limits
@@ -49,6 +51,16 @@ class Memory:
         self._def = ffi.new("VMMemoryDefinition *")
         self._def.base = ffi.cast("uint8_t *", base)
         self._def.length = 0
+        self._image = None
+        if _image is not None:
+            # The initial contents, mapped copy-on-write from the artifact file: no copy,
+            # and no page is touched until wasm uses it.  Fits in the initial size (the
+            # compiler only makes an image when it does).
+            fd, offset, length = _image
+            if libc.mmap(base, length, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_FIXED, fd, offset) == MAP_FAILED:
+                raise MemoryError("cannot map the memory image")
+            self._image = _image  # its descriptor must outlive the mapping's setup only
         if limits.min and not self._commit(limits.min * PAGE_SIZE):
             raise MemoryError(f"cannot allocate {limits.min} pages of memory")
 
