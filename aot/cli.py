@@ -204,27 +204,53 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from aot.elf import ArtifactFile
-    from aot.loader import Artifact
+    """Everything from the file itself (pyelftools and the trailer): an artifact for
+    another machine can be inspected too."""
+    import array
+    import dataclasses
 
-    artifact = Artifact(args.artifact)
-    desc = artifact.desc
+    from aot.abi.fingerprint import TrailerError, read_trailer
+    from aot.abi.metadata import LazyNames, decode_metadata
+    from aot.elf import ArtifactFile
+
+    try:
+        with open(args.artifact, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise AotError(f"{args.artifact}: cannot read: {exc.strerror}") from None
+    try:
+        _, fp = read_trailer(data)
+    except TrailerError as exc:
+        raise AotError(f"{args.artifact}: {exc}") from None
     with ArtifactFile(args.artifact) as elf:
+        func_types = array.array("I", elf.symbol_bytes("aot_func_types") or b"")
+        names = elf.symbol_bytes("aot_names") or b"{}"
+        try:
+            desc = decode_metadata(elf.symbol_bytes("aot_metadata") or b"", func_types,
+                                   LazyNames(lambda: names))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AotError(f"{args.artifact}: corrupt module description ({exc})") from None
         missing = {f.name for f in elf.functions_without_unwind()}
         info = {
             "file": args.artifact,
             "machine": elf.machine,
+            "fingerprint": {**dataclasses.asdict(fp), "features": list(fp.features)},
             "sections": [{"name": s.name, "type": s.type, "size": s.size} for s in elf.sections],
             "imports": [{"module": i.module, "name": i.name, "kind": str(i.kind), "type": str(i.type)}
                         for i in desc.imports],
             "exports": [{"name": e.name, "kind": str(e.kind), "index": e.index} for e in desc.exports],
             "functions": [{"name": f.name, "address": f.address, "size": f.size,
                            "unwind": f.name not in missing} for f in elf.functions],
+            "stack_maps": elf.has_section(".llvm_stackmaps"),
         }
     if args.json:
         print(json.dumps(info, indent=2))
         return EXIT_OK
+    fpi = info["fingerprint"]
     print(f"{info['file']}: {info['machine']} aot artifact")
+    print(f"compiled by aot {fpi['aot_version']} with LLVM {fpi['llvm_version']} for {fpi['triple']} "
+          f"({fpi['cpu']}{', ' + ' '.join(fpi['features']) if fpi['features'] else ''})")
+    print("options: " + ", ".join(f"{k}={v}" for k, v in sorted(fpi["options"].items())))
     print("sections:")
     for s in info["sections"]:
         print(f"  {s['name']:<24} {s['type']:<16} {s['size']:>8}")
@@ -238,6 +264,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"functions: {len(info['functions'])} ({covered} with .eh_frame unwind info)")
     for f in info["functions"]:
         print(f"  0x{f['address']:06x} {f['size']:>7}  {f['name']}{'' if f['unwind'] else '  (no unwind info)'}")
+    print("stack maps: " + ("yes (.llvm_stackmaps)" if info["stack_maps"] else "none (no GC references live across calls)"))
     return EXIT_OK
 
 

@@ -66,3 +66,14 @@ def test_help_and_usage_errors():
     assert proc.returncode == 0 and "exit status" in proc.stdout and "compile" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "aot", "compile"], capture_output=True, text=True)
     assert proc.returncode == 2
+
+
+def test_cross_compile_and_inspect_without_loading(tmp_path, capsys):
+    out = tmp_path / "a64.so"
+    assert main(["compile", str(EXAMPLE), "--target", "aarch64-linux-gnu", "-o", str(out)]) == EXIT_OK
+    assert main(["inspect", str(out)]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "EM_AARCH64 aot artifact" in text and "for aarch64-linux-gnu" in text
+    assert "bounds_checks=explicit" in text and "fib  (func 0)" in text
+    assert main(["run", str(out), "--invoke", "fib", "1"]) == EXIT_ERROR
+    assert "compiled for aarch64-linux-gnu, this machine is x86_64" in capsys.readouterr().err

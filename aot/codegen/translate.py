@@ -54,7 +54,7 @@ def _pointer_array(mc: ModuleContext, name: str, fns: list) -> ir.GlobalVariable
 
 def _bytes_global(mc: ModuleContext, name: str, data: bytes) -> ir.GlobalVariable:
     g = ir.GlobalVariable(mc.ir, ir.ArrayType(I8, len(data)), name=name)
-    g.linkage = "private"
+    g.linkage = "internal"  # a local symbol (with its size), so `aot inspect` finds it
     g.global_constant = True
     g.initializer = ir.Constant(g.value_type, bytearray(data))
     return g
@@ -72,7 +72,7 @@ def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, en
                    text_end) -> None:
     meta = _bytes_global(mc, "aot_metadata", metadata)
     func_types = ir.GlobalVariable(mc.ir, ir.ArrayType(I32, len(mc.type_indices)), name="aot_func_types")
-    func_types.linkage = "private"
+    func_types.linkage = "internal"
     func_types.global_constant = True
     func_types.initializer = ir.Constant(func_types.value_type, list(mc.type_indices))
     fields = {

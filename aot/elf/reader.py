@@ -103,6 +103,19 @@ class ArtifactFile:
         # Defined ones only: an undefined entry is an import, not something we provide.
         return [s.name for s in dynsym.iter_symbols() if s.name and s["st_shndx"] != "SHN_UNDEF"]
 
+    def symbol_bytes(self, name: str) -> bytes | None:
+        """The contents of the data symbol `name` (from .symtab), read from the file."""
+        symtab = self.elf.get_section_by_name(".symtab")
+        if not isinstance(symtab, SymbolTableSection):
+            return None
+        syms = symtab.get_symbol_by_name(name)
+        if not syms:
+            return None
+        sym = syms[0]
+        section = self.elf.get_section(sym["st_shndx"])
+        start = sym["st_value"] - section["sh_addr"]
+        return section.data()[start:start + sym["st_size"]]
+
     @property
     def is_aot_artifact(self) -> bool:
         return VTABLE_SYMBOL in self.dynamic_symbols
