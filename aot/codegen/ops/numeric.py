@@ -211,8 +211,9 @@ _FLOAT_BINOPS: dict[str, str] = {"add": "fadd", "sub": "fsub", "mul": "fmul", "d
 _FLOAT_MIN_MAX: dict[str, str] = {"min": "llvm.minimum", "max": "llvm.maximum"}
 
 # fabs is a bit operation (keeps the payload); the rounding intrinsics are IEEE
-# roundToIntegral* with the matching direction; `nearest` is ties-to-even.
-_FLOAT_UNARY_INTRINSICS: dict[str, str] = {
+# roundToIntegral* with the matching direction; `nearest` is ties-to-even.  The SIMD
+# float family uses the same two tables lane-wise.
+FLOAT_UNARY_INTRINSICS: dict[str, str] = {
     "abs": "llvm.fabs",
     "ceil": "llvm.ceil",
     "floor": "llvm.floor",
@@ -222,7 +223,7 @@ _FLOAT_UNARY_INTRINSICS: dict[str, str] = {
 }
 
 # Comparisons: `ne` is the only one true on NaN operands (unordered), the rest are ordered.
-_FLOAT_COMPARISONS: dict[str, tuple[str, str]] = {
+FLOAT_COMPARISONS: dict[str, tuple[str, str]] = {
     "eq": ("fcmp_ordered", "=="),
     "ne": ("fcmp_unordered", "!="),
     "lt": ("fcmp_ordered", "<"),
@@ -312,8 +313,8 @@ _INT_FAMILIES: list[_Family] = [
 _FLOAT_FAMILIES: list[_Family] = [
     (2, _FLOAT_BINOPS, _float_arithmetic),
     (2, _FLOAT_MIN_MAX, _float_min_max),
-    (1, _FLOAT_UNARY_INTRINSICS, _float_unary_intrinsic),
-    (2, _FLOAT_COMPARISONS, _comparison),
+    (1, FLOAT_UNARY_INTRINSICS, _float_unary_intrinsic),
+    (2, FLOAT_COMPARISONS, _comparison),
 ]
 # Operators with a lowering of their own: name -> (arity, lowering).
 _INT_OWN: dict[str, tuple[int, PureLowering]] = {

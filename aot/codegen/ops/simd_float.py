@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
+from aot.codegen.ops.numeric import FLOAT_COMPARISONS, FLOAT_UNARY_INTRINSICS
 from aot.codegen.ops.registry import LoweringContext, PureLowering, register_pure
 from aot.codegen.ops.simd_types import (
     FLOAT_SHAPES,
@@ -39,26 +40,9 @@ _ARITHMETIC: dict[str, str] = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div
 # selects are merged (bitwise, on the lanes' bits).
 _MIN_MAX: dict[str, tuple[str, str]] = {"min": ("<", "or_"), "max": (">", "and_")}
 
-# fabs keeps the payload; rounding is IEEE roundToIntegral in each direction, `nearest`
-# ties-to-even (roundps/roundpd on SSE4.1).
-_UNARY_INTRINSICS: dict[str, str] = {
-    "abs": "llvm.fabs",
-    "sqrt": "llvm.sqrt",
-    "ceil": "llvm.ceil",
-    "floor": "llvm.floor",
-    "trunc": "llvm.trunc",
-    "nearest": "llvm.roundeven",
-}
-
-# Comparisons: `ne` is the only one true on NaN lanes (unordered).
-_COMPARISONS: dict[str, tuple[str, str]] = {
-    "eq": ("fcmp_ordered", "=="),
-    "ne": ("fcmp_unordered", "!="),
-    "lt": ("fcmp_ordered", "<"),
-    "gt": ("fcmp_ordered", ">"),
-    "le": ("fcmp_ordered", "<="),
-    "ge": ("fcmp_ordered", ">="),
-}
+# The scalar tables, applied lane-wise (roundps/roundpd on SSE4.1 for the rounding ones).
+_UNARY_INTRINSICS = FLOAT_UNARY_INTRINSICS
+_COMPARISONS = FLOAT_COMPARISONS
 
 # pmin/pmax: whether the select takes b when b < a (pmin) or when a < b (pmax).
 _PSEUDO_MIN_MAX: dict[str, bool] = {"pmin": True, "pmax": False}
