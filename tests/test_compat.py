@@ -38,6 +38,13 @@ def refused(path, *fragments, **expect):
     return str(info.value)
 
 
+def test_two_compiles_give_byte_identical_artifacts():
+    wasm = (__import__("pathlib").Path(__file__).resolve().parent.parent / "examples" / "example.wasm").read_bytes()
+    first = aot.compile_artifact(wasm)
+    assert aot.compile_artifact(wasm) == first
+    assert aot.compile_artifact(wasm, aot.CompileOptions(opt_level=0)) != first
+
+
 def test_intact_artifact_loads(artifact):
     assert aot.load(artifact).instantiate().exports.f() == 7
 
