@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from aot.abi.vmctx import VMCTX_MAGIC, VMContextLayout
+from aot.abi.vmctx import VMCTX_MAGIC, FuncRef, VMContextLayout
 from aot.errors import LinkError
 from aot.loader.builtins import BUILTIN_TABLE, instances_by_vmctx
-from aot.loader.ffi import INIT_C_TYPE, address, ffi
+from aot.loader.ffi import address, ffi
 from aot.loader.func import Func, copy_funcref, raise_for_status
 from aot.loader.funcrefs import register_instance
 from aot.loader.global_ import Global
@@ -87,12 +87,13 @@ class Instance:
         # The defined functions' VMFuncRefs are filled by the compiled init function.
         self._funcs: dict[int, Func] = {}
 
-        register_instance(self, self._func_refs_addr, self._func_refs_addr + 24 * len(desc.func_type_indices))
+        register_instance(self, self._func_refs_addr,
+                          self._func_refs_addr + FuncRef.SIZE * len(desc.func_type_indices))
         instances_by_vmctx[base] = self
         store._instances.append(self)
         self.exports = Exports(self)
 
-        status = ffi.cast(INIT_C_TYPE, art.init_addr)(vmctx)
+        status = module._init(vmctx)
         if status:
             raise_for_status(status, store)
         if desc.start is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from aot.abi.metadata import ExportDesc, ImportDesc
 from aot.loader.artifact import Artifact
-from aot.loader.ffi import ffi
+from aot.loader.ffi import INIT_C_TYPE, ffi
 from aot.loader.instance import Instance
 from aot.loader.store import Store
 from aot.loader.typeregistry import canonical_type_id
@@ -23,6 +23,7 @@ class Module:
         self._layout = desc.layout()
         self._canonical_ids = [canonical_type_id(t) for t in desc.types]
         self._type_ids = ffi.new("uint32_t[]", self._canonical_ids or [0])
+        self._init = ffi.cast(INIT_C_TYPE, artifact.init_addr)
 
     @property
     def path(self) -> str:
