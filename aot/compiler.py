@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from aot.cache import Cache, cache_key
+from aot.cache import Cache, cache_key, write_atomic
 from aot.codegen import CompileOptions, compile_module, fingerprint
 from aot.errors import ArtifactError, CompileError
 from aot.loader import Artifact, Module
@@ -34,17 +34,8 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None) ->
 def compile_file(wasm: WasmSource, output: str | os.PathLike,
                  options: CompileOptions | None = None) -> Path:
     """Compile wasm and write the artifact to `output` (atomically)."""
-    so = compile_artifact(wasm, options)
     output = Path(output)
-    fd, tmp = tempfile.mkstemp(dir=output.parent or ".", prefix=f".{output.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(so)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, output)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(output, compile_artifact(wasm, options))
     return output
 
 
