@@ -26,3 +26,14 @@ def instantiate():
         return aot.compile(wat(text), opt_level=opt_level).instantiate(imports, store=store)
 
     return make
+
+
+def pytest_sessionstart(session):
+    """Keep the checkout's cache bounded: every edit of aot's sources changes the build
+    id, so earlier entries are never used again; drop the least recently used first."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller does it once
+    from aot.cache import Cache, parse_size
+
+    Cache(os.environ["AOT_CACHE_DIR"]).prune(parse_size(os.environ.get("AOT_TEST_CACHE_MAX", "400M")))
+
