@@ -25,4 +25,5 @@ print("sum(1..100)   =", exports.sum(0, len(data)))
 try:
     exports.divmod(1, 0)
 except aot.Trap as trap:
-    print("divmod(1, 0)  -> trap:", trap, f"({trap.code.name})")
+    print(f"divmod(1, 0)  -> trap {trap.code.name}: {trap.message}")
+    print(trap.backtrace)
