@@ -3,7 +3,7 @@ dispatch of each instruction to its lowering (`aot.codegen.ops`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from llvmlite import ir
@@ -11,7 +11,7 @@ from llvmlite import ir
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import INTERRUPT_SENTINEL, MemoryDef, StoreCtx, VMContextLayout
 from aot.codegen.irutil import alloca_bytes, gep_bytes, load_at, store_at
-from aot.codegen.llvmtypes import I1, I32, I64, PTR, llvm_type, zero_value
+from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type, zero_value
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.ops.dispatch import dispatch_table
 from aot.errors import CompileError, NotSupportedError
@@ -319,5 +319,4 @@ def translate_function(mc: ModuleContext, func_index: int, body: FuncBody) -> No
     FunctionTranslator(mc, func_index, body).translate()
 
 
-Handler = Callable[[FunctionTranslator, Instr], None]
-__all__ = ["FunctionTranslator", "Frame", "translate_function", "Handler", "I1"]
+__all__ = ["FunctionTranslator", "Frame", "translate_function"]
