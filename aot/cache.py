@@ -77,24 +77,17 @@ class Cache:
                       load: Callable[[Path], object], is_damage: Callable[[Exception], bool]):
         """Load the entry for `key`, building it first if it is missing or damaged."""
         path = self.path_for(key)
-        if path.exists():
-            try:
-                result = load(path)
-                _touch(path)
-                return result
-            except Exception as exc:
-                if not is_damage(exc):
-                    raise
+        result = _load_intact(path, load, is_damage)
+        if result is not None:
+            _touch(path)
+            return result
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path.with_suffix(".lock")):
             # Another process may have built it while we waited for the lock.
-            if path.exists():
-                try:
-                    return load(path)
-                except Exception as exc:
-                    if not is_damage(exc):
-                        raise
-                    path.unlink(missing_ok=True)  # damaged: discard and rebuild
+            result = _load_intact(path, load, is_damage)
+            if result is not None:
+                return result
+            path.unlink(missing_ok=True)  # damaged (or absent): discard and rebuild
             write_atomic(path, build())
         self._auto_prune()
         return load(path)
@@ -142,6 +135,18 @@ class Cache:
         limit = os.environ.get("AOT_CACHE_MAX_SIZE")
         if limit:
             self.prune(parse_size(limit))
+
+
+def _load_intact(path: Path, load: Callable[[Path], object], is_damage: Callable[[Exception], bool]):
+    """The loaded entry, or None when it is missing or damaged; other errors propagate."""
+    if not path.exists():
+        return None
+    try:
+        return load(path)
+    except Exception as exc:
+        if not is_damage(exc):
+            raise
+        return None
 
 
 def write_atomic(path: Path, data: bytes) -> None:

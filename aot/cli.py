@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -42,12 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Every subcommand's --help ends with the exit status table.
+    add_command = functools.partial(sub.add_parser, epilog=EPILOG,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    c = sub.add_parser(
+    c = add_command(
         "compile", help="compile a .wasm module to an artifact (.so)",
         description="Compile a WebAssembly module to an ELF shared object that `aot run` "
         "and aot.load() can use without compiling again.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     c.add_argument("input", help="the .wasm module")
     c.add_argument("-o", "--output", help="artifact to write (default: INPUT with .so)")
@@ -70,12 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-backtraces", action="store_true",
                    help="do not record wasm frames when a trap happens")
 
-    r = sub.add_parser(
+    r = add_command(
         "run", help="instantiate a module and call one of its exports",
         description="Instantiate FILE (a .wasm module, compiled on the fly, or an artifact "
         "from `aot compile`) and call the export NAME with ARGS, printing each result on "
         "its own line. Integers may be decimal or 0x-hex; floats accept inf and nan.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument("file", help="a .wasm module or a compiled artifact")
     r.add_argument("--invoke", required=True, metavar="NAME", help="the exported function to call")
@@ -83,11 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
                    help="optimization level when FILE is .wasm (default 2)")
 
-    k = sub.add_parser(
+    k = add_command(
         "cache", help="list, inspect, clear or prune the artifact cache",
         description="The content-addressed cache aot.compile() keeps artifacts in: "
         "$AOT_CACHE_DIR, else $XDG_CACHE_HOME/aot, else ~/.cache/aot.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument("--dir", default=None, help="the cache directory (default: as above)")
@@ -100,11 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     kp.add_argument("--max-size", required=True, metavar="SIZE",
                     help="the size to keep at most: bytes, or a number with K, M or G")
 
-    i = sub.add_parser(
+    i = add_command(
         "inspect", help="show what an artifact contains",
         description="Print an artifact's sections, imports, exports, compiled functions "
         "and their unwind coverage.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     i.add_argument("artifact")
     i.add_argument("--json", action="store_true", help="machine-readable output")

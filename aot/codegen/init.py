@@ -16,6 +16,7 @@ from aot.abi.vmctx import Builtin, FuncRef, MemoryDef, TableDef
 from aot.codegen.irutil import gep_bytes, load_at, store_at
 from aot.codegen.llvmtypes import I8, I32, I64, PTR, V128, llvm_type
 from aot.codegen.module_context import ModuleContext
+from aot.codegen.ops.memory import check_range
 from aot.codegen.ops.parametric import f32_bits, f64_bits
 from aot.codegen.ops.registry import PURE_OPS
 from aot.codegen.trampolines import build_armed
@@ -128,10 +129,8 @@ def _init_globals(mc: ModuleContext, ctx: ConstExprContext) -> None:
 
 def _check_range(ctx: ConstExprContext, offset: ir.Value, count: int, length: ir.Value,
                  code: TrapCode) -> ir.Value:
-    b = ctx.builder
-    start = b.zext(offset, I64)
-    end = b.add(start, ir.Constant(I64, count))
-    ctx.trap_if(b.icmp_unsigned(">", end, length), code)
+    start = ctx.builder.zext(offset, I64)
+    check_range(ctx, start, ir.Constant(I64, count), length, code)
     return start
 
 

@@ -16,7 +16,7 @@ from aot.errors import ArtifactError, Frame
 from aot.loader import signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
-from aot.loader.ffi import RTLD_DI_LINKMAP, RTLD_LOCAL, RTLD_NOW, ffi, libc
+from aot.loader.ffi import RTLD_DI_LINKMAP, RTLD_LOCAL, RTLD_NOW, address, ffi, libc
 
 _WASM_FUNCTION = re.compile(r"wasm_f(\d+)(?:_|$)")
 
@@ -121,7 +121,7 @@ class Artifact:
             elf = ELFFile(io.BytesIO(bytes(self._data)))
             symtab = elf.get_section_by_name(".dynsym")
             vt = symtab.get_symbol_by_name(VTABLE_SYMBOL)[0]
-            base = int(ffi.cast("uintptr_t", self.vtable)) - vt["st_value"]
+            base = address(self.vtable) - vt["st_value"]
             ranges = [(base + seg["p_vaddr"], base + seg["p_vaddr"] + seg["p_memsz"])
                       for seg in elf.iter_segments()
                       if seg["p_type"] == "PT_LOAD" and seg["p_flags"] & 1]

@@ -5,7 +5,6 @@ artifact's DWARF is parsed the first time a backtrace is looked at (`aot.elf.add
 
 from __future__ import annotations
 
-import io
 import weakref
 from collections.abc import Callable
 
@@ -71,4 +70,4 @@ def host_frame(name: str) -> Frame:
     return Frame(None, name, "", None, is_host=True)
 
 
-__all__ = ["capture", "host_frame", "new_buffer", "register_artifact", "symbolizer", "io"]
+__all__ = ["capture", "host_frame", "new_buffer", "register_artifact", "symbolizer"]

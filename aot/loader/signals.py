@@ -24,7 +24,7 @@ import weakref
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import MAX_BACKTRACE, StoreCtx
 from aot.errors import AotError
-from aot.loader.ffi import ffi, libc
+from aot.loader.ffi import address, ffi, libc
 
 SIGBUS, SIGSEGV = 7, 11
 SA_SIGINFO = 0x4
@@ -66,7 +66,7 @@ def _offset(field: str) -> int:
 
 
 def _handler_ir() -> str:
-    state = int(ffi.cast("uintptr_t", _state))
+    state = address(_state)
     c = {
         "N_RANGES": state + _offset("n_ranges"),
         "N_STORES": state + _offset("n_stores"),

@@ -15,9 +15,10 @@ from aot.abi.traps import TrapCode
 from aot.abi.vmctx import FuncRef, TableDef
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.irutil import gep_bytes, indirect_call, load_at
-from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type
+from aot.codegen.llvmtypes import I32, I64, PTR
 from aot.codegen.module_context import wasm_call_fnty
 from aot.codegen.ops.registry import stateful
+from aot.codegen.trampolines import slot_load
 from aot.wasm.instr import Instr
 from aot.wasm.types import FuncType
 
@@ -45,8 +46,7 @@ def call_funcref(tr: FunctionTranslator, ft: FuncType, callee_vmctx: ir.Value,
     if ft.results:
         tr.stack.append(r0)
     for i, t in enumerate(ft.results[1:]):
-        slot = gep_bytes(b, ret_area, 16 * i)
-        tr.stack.append(b.load(slot, typ=llvm_type(t), align=16))
+        tr.stack.append(slot_load(b, ret_area, i, t))
 
 
 def funcref_fields(tr: FunctionTranslator, ref: ir.Value) -> tuple[ir.Value, ir.Value]:

@@ -12,7 +12,7 @@ from aot.abi.vmctx import Builtin, VMContextLayout
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.irutil import load_at
 from aot.codegen.llvmtypes import F32, F64, I8, I16, I32, I64, PTR
-from aot.codegen.ops.registry import stateful
+from aot.codegen.ops.registry import LoweringContext, stateful
 from aot.wasm.instr import Instr
 
 # name: (type in memory, width in bytes, widening to the wasm type: None | "s" | "u", wasm type)
@@ -87,7 +87,7 @@ def keep_alive(tr: FunctionTranslator, value: ir.Value) -> None:
 _BITS = {"<8 x i8>": 64, "<4 x i16>": 64, "<2 x i32>": 64, "<2 x float>": 64}
 
 
-def check_range(tr: FunctionTranslator, start: ir.Value, count: ir.Value, length: ir.Value,
+def check_range(tr: LoweringContext, start: ir.Value, count: ir.Value, length: ir.Value,
                 code: TrapCode) -> None:
     """Trap unless [start, start + count) lies within `length` (all i64, no wrap)."""
     b = tr.builder
