@@ -5,6 +5,7 @@ nanoseconds do not)."""
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,9 @@ def pytest_terminal_summary(terminalreporter, config):
         if bench.stats is None:
             continue
         engine = bench.name.split("[")[-1].rstrip("]") if "[" in bench.name else bench.name
-        groups.setdefault(bench.group or bench.name, {})[engine] = bench.stats.median
-        minima.setdefault(bench.group or bench.name, {})[engine] = bench.stats.min
+        per = bench.extra_info.get("calls_per_round", 1)  # loops in wasm: cost per call
+        groups.setdefault(bench.group or bench.name, {})[engine] = bench.stats.median / per
+        minima.setdefault(bench.group or bench.name, {})[engine] = bench.stats.min / per
     tr = terminalreporter
     tr.section("aot vs wasmtime-py (median)")
     for group, med in sorted(groups.items()):
@@ -51,6 +53,14 @@ def pytest_terminal_summary(terminalreporter, config):
             line += (f"  |  without backtraces {100 * (med['no-backtraces'] / med['backtraces'] - 1):+.1f}%"
                      f"  |  aot is {med['wasmtime'] / med['backtraces']:.1f}x faster than wasmtime-py")
         tr.write_line(line)
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """The versions compared, for the report's machine line (`python -m bench`)."""
+    import aot
+
+    machine_info["aot_version"] = aot.__version__
+    machine_info["wasmtime_version"] = version("wasmtime")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 import aot
-from aot.abi import vmctx
+from aot.abi import pyapi, vmctx
 from aot.elf import ArtifactFile
 from aot.loader.ffi import ffi
 from tests.conftest import wat
@@ -71,7 +71,12 @@ def test_artifact_loads_and_runs(artifact):
         ("VMMemoryDefinition", {"base": vmctx.MemoryDef.BASE, "length": vmctx.MemoryDef.LENGTH}),
         ("VMTableDefinition", {"base": vmctx.TableDef.BASE, "length": vmctx.TableDef.LENGTH}),
         ("VMHostContext", {"magic": vmctx.HostCtx.MAGIC, "callback": vmctx.HostCtx.CALLBACK,
-                           "func_id": vmctx.HostCtx.FUNC_ID}),
+                           "func_id": vmctx.HostCtx.FUNC_ID,
+                           "py_callable": vmctx.HostCtx.PY_CALLABLE,
+                           "py_on_error": vmctx.HostCtx.PY_ON_ERROR,
+                           "py_results": vmctx.HostCtx.PY_RESULTS}),
+        ("PyEntryData", {"callee": pyapi.PyEntryData.CALLEE, "fallback": pyapi.PyEntryData.FALLBACK,
+                         "raiser": pyapi.PyEntryData.RAISER}),
     ],
 )
 def test_abi_offsets_match_c_declarations(struct, constants):
@@ -84,6 +89,7 @@ def test_abi_sizes_match_c_declarations():
     assert ffi.sizeof("VMFuncRef") == vmctx.FuncRef.SIZE
     assert ffi.sizeof("ValRaw") == vmctx.VALRAW_SIZE
     assert ffi.sizeof("VMHostContext") == vmctx.HostCtx.SIZE
+    assert ffi.sizeof("PyEntryData") == pyapi.PyEntryData.SIZE
 
 
 def test_foreign_and_corrupt_files_are_refused(tmp_path):

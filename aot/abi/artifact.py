@@ -14,6 +14,9 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
                                       name section, read only for backtraces
     [15] memory image: page-aligned initial contents of memory 0, or null
     [16] memory image length in bytes (a multiple of MEMORY_IMAGE_ALIGN), or 0
+    [17] py_api: the writable CPython function table the loader fills (`aot.abi.pyapi`)
+    [18] Python entries: one `METH_FASTCALL` function per module type, or null where
+         the type has values other than numbers
 
 The memory image (wasmtime's "memory images"): when a module defines memory 0 and all
 its active data segments have constant offsets within the initial size, the compiler
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 VTABLE_SYMBOL = "aot_vtable"
 VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
-ABI_VERSION = 4
+ABI_VERSION = 5
 
 
 class VTable:
@@ -51,7 +54,9 @@ class VTable:
     NAMES_LEN = 14
     MEMORY_IMAGE = 15
     MEMORY_IMAGE_LEN = 16
-    SIZE = 17
+    PY_API = 17
+    PY_ENTRIES = 18
+    SIZE = 19
 
 
 MEMORY_IMAGE_ALIGN = 4096  # the page size the image is mapped with

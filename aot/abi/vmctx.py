@@ -37,7 +37,9 @@ Memory picture of one instance (all fields 8-byte aligned, little-endian):
     VMMemoryDefinition { base: u8*, length: u64 (bytes) }
     VMTableDefinition  { base: void**, length: u64 (elements) }
     VMGlobalDefinition = ValRaw (16 bytes)
-    VMHostContext      { magic u32 HOST_MAGIC, callback: fn*, func_id: u64 }
+    VMHostContext      { magic u32 HOST_MAGIC, callback: fn*, func_id: u64,
+                         py_callable, py_on_error, py_results: PyObject* (`aot.abi.pyapi`;
+                         null py_callable: the trampoline calls `callback`) }
 """
 
 from __future__ import annotations
@@ -104,7 +106,10 @@ class HostCtx:
     MAGIC = 0
     CALLBACK = 8
     FUNC_ID = 16
-    SIZE = 24
+    PY_CALLABLE = 24
+    PY_ON_ERROR = 32
+    PY_RESULTS = 40
+    SIZE = 48
 
 
 class Builtin(IntEnum):
@@ -226,6 +231,9 @@ typedef struct {
 typedef struct { void *wasm_call; uint64_t type_id; void *vmctx; } VMFuncRef;
 typedef struct { uint8_t *base; uint64_t length; } VMMemoryDefinition;
 typedef struct { void **base; uint64_t length; } VMTableDefinition;
-typedef struct { uint32_t magic; uint32_t _pad0; void *callback; uint64_t func_id; } VMHostContext;
+typedef struct {
+    uint32_t magic; uint32_t _pad0; void *callback; uint64_t func_id;
+    void *py_callable; void *py_on_error; void *py_results;
+} VMHostContext;
 typedef int (*HostCallback)(void *host_ctx, void *caller_vmctx, ValRaw *values, uint32_t count);
 """

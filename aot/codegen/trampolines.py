@@ -24,6 +24,7 @@ from aot.codegen.irutil import (
 )
 from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type
 from aot.codegen.module_context import ModuleContext, wasm_call_fnty
+from aot.codegen.pyentry import PyApiTable, emit_native_host_call
 from aot.wasm.types import FuncType, ValType
 
 JMP_BUF = ir.ArrayType(PTR, 5)  # the layout llvm.eh.sjlj.setjmp expects
@@ -171,8 +172,10 @@ def define_array_entry(mc: ModuleContext, type_index: int) -> ir.Function:
     return fn
 
 
-def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str) -> ir.Function:
-    """wasm-call ABI function that forwards to a VMHostContext's callback."""
+def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str,
+                           api: PyApiTable | None = None) -> ir.Function:
+    """wasm-call ABI function that forwards to a VMHostContext's callback (or, with
+    `api`, straight to its Python callable: `aot.abi.pyapi`)."""
     fn = ir.Function(mc.ir, wasm_call_fnty(ft), name=name)
     fn.linkage = "internal"
     mc.set_function_attrs(fn)
@@ -180,7 +183,18 @@ def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str) -> ir.Fun
     host_ctx, caller_vmctx = fn.args[0], fn.args[1]
     slots = values_slots(ft)
     values = alloca_bytes(b, 16 * slots, name="values")
-    for i, p in enumerate(fn.args[2 : 2 + len(ft.params)]):
+    params = list(fn.args[2 : 2 + len(ft.params)])
+
+    def raise_host_exception(rb: ir.IRBuilder) -> None:
+        rb.call(mc.raise_trap, [caller_vmctx, ir.Constant(I32, int(TrapCode.HOST_EXCEPTION)),
+                                ir.Constant(I32, 0)])
+        rb.unreachable()
+
+    native_done = None
+    if api is not None:
+        native_done = emit_native_host_call(mc, api, b, ft, host_ctx, params, values,
+                                            raise_host_exception)
+    for i, p in enumerate(params):
         slot_store(b, p, values, i)
     cb = load_at(b, host_ctx, HostCtx.CALLBACK, PTR, mc.tbaa.runtime)
     cbty = ir.FunctionType(I32, [PTR, PTR, PTR, I32])
@@ -188,9 +202,9 @@ def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str) -> ir.Fun
     ok = fn.append_basic_block("ok")
     raised = fn.append_basic_block("raised")
     b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), raised, ok)
-    rb = mc.builder(fn, raised)
-    rb.call(mc.raise_trap, [caller_vmctx, ir.Constant(I32, int(TrapCode.HOST_EXCEPTION)), ir.Constant(I32, 0)])
-    rb.unreachable()
+    raise_host_exception(mc.builder(fn, raised))
+    if native_done is not None:
+        native_done.branch(ok)
     b.position_at_end(ok)
     if not ft.results:
         b.ret_void()

@@ -7,12 +7,14 @@ from llvmlite import ir
 
 from aot.abi.artifact import ABI_VERSION, MEMORY_IMAGE_ALIGN, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
 from aot.abi.metadata import encode_metadata, encode_names
+from aot.abi.pyapi import has_python_entry
 from aot.abi.signatures import type_key
 from aot.codegen.function import translate_function
 from aot.codegen.init import define_init
 from aot.codegen.llvmtypes import I8, I32, I64, PTR
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.options import CompileOptions
+from aot.codegen.pyentry import PyApiTable, define_python_entry
 from aot.codegen.trampolines import define_array_entry, define_host_trampoline, define_wasm_call
 from aot.wasm.module import Module
 
@@ -27,19 +29,24 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
         define_wasm_call(mc, idx) if idx in mc.escaping else None
         for idx in range(first_defined, len(mc.func_types))
     ]
+    pyapi = PyApiTable(mc.ir)
     host_by_type: dict[str, ir.Function] = {}
     host_trampolines = []
     for idx in range(first_defined):
         ft = mc.func_types[idx]
         key = type_key(ft)
         if key not in host_by_type:
-            host_by_type[key] = define_host_trampoline(mc, ft, f"aot_host_{len(host_by_type)}")
+            host_by_type[key] = define_host_trampoline(
+                mc, ft, f"aot_host_{len(host_by_type)}", pyapi if has_python_entry(ft) else None)
         host_trampolines.append(host_by_type[key])
     entries = [define_array_entry(mc, t) for t in range(len(module.types))]
+    py_entries = [define_python_entry(mc, pyapi, ft, t, entries[t]) if has_python_entry(ft) else None
+                  for t, ft in enumerate(module.types)]
     init = define_init(mc, {first_defined + i: f for i, f in enumerate(wasm_calls) if f is not None})
     text_end = mc.text_marker("aot_text_end")  # defined last: code ends here
     metadata = encode_metadata(module, options.as_dict())
-    _define_vtable(mc, metadata, encode_names(module), init, host_trampolines, entries, text_end)
+    _define_vtable(mc, metadata, encode_names(module), init, host_trampolines, entries, text_end,
+                   pyapi.table, py_entries)
     return mc.ir
 
 
@@ -69,7 +76,7 @@ def _memory_image(mc: ModuleContext) -> ir.Value:
 
 
 def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, entries,
-                   text_end) -> None:
+                   text_end, pyapi_table, py_entries) -> None:
     meta = _bytes_global(mc, "aot_metadata", metadata)
     func_types = ir.GlobalVariable(mc.ir, ir.ArrayType(I32, len(mc.type_indices)), name="aot_func_types")
     func_types.linkage = "internal"
@@ -93,6 +100,8 @@ def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, en
         VTable.NAMES_LEN: ir.Constant(I64, len(names)),
         VTable.MEMORY_IMAGE: _memory_image(mc),
         VTable.MEMORY_IMAGE_LEN: ir.Constant(I64, len(mc.memory_image or b"")),
+        VTable.PY_API: pyapi_table,
+        VTable.PY_ENTRIES: _pointer_array(mc, "aot_py_entries", py_entries),
     }
     values = [fields[i] for i in range(VTable.SIZE)]
     ty = ir.LiteralStructType([v.type for v in values])

@@ -13,7 +13,7 @@ from aot.abi.artifact import ABI_VERSION, MEMORY_IMAGE_ALIGN, VTABLE_MAGIC, VTAB
 from aot.abi.fingerprint import TrailerError, read_trailer
 from aot.abi.metadata import LazyNames, ModuleDesc, decode_metadata
 from aot.errors import ArtifactError, Frame
-from aot.loader import signals
+from aot.loader import pyapi, signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
 from aot.loader.ffi import RTLD_DI_LINKMAP, RTLD_LOCAL, RTLD_NOW, address, ffi, libc
@@ -68,6 +68,8 @@ class Artifact:
         self.init_addr = vt[VTable.INIT]
         self.host_trampolines = _words(vt[VTable.HOST_TRAMPOLINES], vt[VTable.N_IMPORTED_FUNCS])
         self.entries = _words(vt[VTable.ENTRIES], vt[VTable.N_TYPES])
+        self.py_entries = _words(vt[VTable.PY_ENTRIES], vt[VTable.N_TYPES])
+        pyapi.fill_table(vt[VTable.PY_API])
         if len(self.entries) != len(self.desc.types):
             raise ArtifactError(f"{path}: vtable and module description disagree")
         if vt[VTable.MEMORY_IMAGE_LEN]:

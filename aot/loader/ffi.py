@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import cffi
 
+from aot.abi.pyapi import C_DECLARATIONS as PYAPI_DECLARATIONS
 from aot.abi.vmctx import C_DECLARATIONS
 
 ffi = cffi.FFI()
 ffi.cdef(C_DECLARATIONS)
+ffi.cdef(PYAPI_DECLARATIONS)
 ffi.cdef(
     """
     void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset);

@@ -1,9 +1,10 @@
 """Functions: wasm functions (exported, or taken from a table) and host functions (any
 Python callable given a wasm type).
 
-Calls from Python go through code generated once per signature (see `_caller_source`):
-argument checks, writes into a preallocated ValRaw buffer, one cffi call of the array
-entry, result reads.  No per-call type objects, no generic loops."""
+Calls from Python take the artifact's compiled Python entry (`aot.abi.pyapi`) when the
+signature has one; the portable path is code generated once per signature (see
+`_caller_source`): argument checks, writes into a preallocated ValRaw buffer, one cffi
+call of the array entry, result reads.  No per-call type objects, no generic loops."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import cache
 
+from aot.abi.pyapi import has_python_entry
 from aot.abi.signatures import values_slots
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import HOST_MAGIC, FuncRef
 from aot.errors import NotSupportedError, Trap
+from aot.loader import pyapi
 from aot.loader.backtrace import capture, host_frame, symbolizer
 from aot.loader.ffi import ENTRY_C_TYPE, address, ffi
 from aot.loader.values import CONVERTERS
@@ -73,9 +76,9 @@ _RESULT_VIEWS = {ValType.I32: ("i", 4), ValType.I64: ("q", 2), ValType.F32: ("f"
 @cache
 def _caller_source(ft: FuncType) -> str:
     """Source of `make(entry, ref, values, views, puts, gets, raise_for_status)`, which
-    returns `call(self, *args)` specialized for this signature."""
+    returns `call(*args)` specialized for this signature: the portable path."""
     n = len(ft.params)
-    args = "".join(f", a{i}" for i in range(n))
+    args = ", ".join(f"a{i}" for i in range(n))
     body = []
     for i, t in enumerate(ft.params):
         what = f"argument {i} ({t})"
@@ -103,7 +106,7 @@ def _caller_source(ft: FuncType) -> str:
         "  view_q, view_i, view_f, view_d = views\n"
         + "".join(f"  put{i} = puts[{i}]\n" for i in range(n))
         + "".join(f"  get{i} = gets[{i}]\n" for i in range(len(ft.results)))
-        + f"  def call(self{args}):\n"
+        + f"  def call({args}):\n"
         + "".join(f"    {line}\n" for line in body)
         + "  return call\n"
     )
@@ -121,21 +124,40 @@ class Func:
 
     `aot.Func(FuncType, callable)` makes a host function: wasm calls `callable` with one
     Python value per parameter and takes its return value (None, a value, or a tuple for
-    several results).  Functions exported by an instance are `Func` too."""
+    several results).  Functions exported by an instance are `Func` too.
+
+    Calling a Func calls its `_call`: the host callable itself, or for wasm functions a
+    builtin compiled into the artifact (`aot.abi.pyapi`) or, where that is not
+    available, the portable cffi path."""
+
+    # `_call` is a slot, and `__call__` is its member descriptor (set below the class):
+    # calling a Func costs one C-level slot read on top of calling `_call`.
+    __slots__ = ("_call", "__dict__", "__weakref__")
 
     def __init__(self, type: FuncType, fn: Callable, *, name: str | None = None):
+        if not callable(fn):
+            raise TypeError(f"a host function must be callable, not {fn.__class__.__name__}")
         self.type = type
         self._name = name or getattr(fn, "__name__", "host")
         self._host = fn
+        self._call = fn
         self._host_ctx = ffi.new("VMHostContext *")
         self._host_ctx.magic = HOST_MAGIC
-        self._callback = ffi.callback("HostCallback", _host_callback(type, fn))
+        callback, on_error, put_results = _host_callback(type, fn)
+        self._callback = ffi.callback("HostCallback", callback)
         self._host_ctx.callback = self._callback
+        if pyapi.enabled and has_python_entry(type):
+            # Compiled trampolines call `fn` directly (these stay alive with `self`).
+            self._native = (fn, on_error, put_results)
+            self._host_ctx.py_callable = ffi.cast("void *", id(fn))
+            self._host_ctx.py_on_error = ffi.cast("void *", id(on_error))
+            self._host_ctx.py_results = ffi.cast("void *", id(put_results))
         self._ref = None  # a VMFuncRef for tables, once an instance has imported this
         self._owner = None
 
     @classmethod
-    def _from_wasm(cls, type: FuncType, ref, entry_addr: int, owner, index: int) -> Func:
+    def _from_wasm(cls, type: FuncType, ref, entry_addr: int, owner, index: int,
+                   py_entry: int = 0) -> Func:
         self = cls.__new__(cls)
         self.type = type
         self._name = None  # looked up in the name section only when shown
@@ -158,10 +180,13 @@ class Func:
             raise_for_status(status, store)
 
         self._raise = raise_status
-        call = _caller_factory(type)(self._entry, ref, self._values, views, puts, gets, raise_status)
-        # The generated function *is* `__call__` of a class made for this one Func: a call
-        # from Python then costs one frame, with everything it needs in closure cells.
-        self.__class__ = _WasmFuncClass(call)
+        self._portable = _caller_factory(type)(self._entry, ref, self._values, views, puts, gets,
+                                               raise_status)
+        self._call = self._portable
+        if py_entry and pyapi.enabled:
+            self._py_entry = pyapi.PythonEntry(py_entry, ref, self._portable, raise_status,
+                                               f"wasm function {index}", self)
+            self._call = self._py_entry.builtin
         return self
 
     @property
@@ -175,9 +200,18 @@ class Func:
     def is_host(self) -> bool:
         return self._host is not None
 
-    def __call__(self, *args):
-        # Host functions; wasm functions get a generated `__call__` (see `_from_wasm`).
-        return self._host(*args)
+    @property
+    def has_native_entry(self) -> bool:
+        """Whether calls from Python take the compiled entry (`aot.abi.pyapi`) rather
+        than the portable cffi path."""
+        return self._host is None and self._call is not self._portable
+
+    def call_portable(self, *args):
+        """Call through the portable cffi path (the fallback of the compiled entry):
+        same results, traps and argument errors, only slower."""
+        if self._host is not None:
+            return self._host(*args)
+        return self._portable(*args)
 
     def call_raw(self, args: Sequence) -> list:
         """Call with raw values and get raw results: integers as unsigned bit patterns,
@@ -219,11 +253,14 @@ class Func:
         return f"<aot.Func {kind} {self.name} {self.type}>"
 
 
-def _WasmFuncClass(call) -> type:
-    return type("Func", (Func,), {"__call__": call, "__module__": Func.__module__})
+Func.__call__ = Func.__dict__["_call"]
 
 
 def _host_callback(ft: FuncType, fn: Callable):
+    """(cffi callback, on_error, put_results) of a host function: the cffi path does
+    everything in `callback`; compiled trampolines call `fn` themselves and use
+    `put_results` for results that are not a plain int/float, `on_error` when `fn` (or
+    a result conversion) raised."""
     n_results = len(ft.results)
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
     if not any(t.is_ref for t in (*ft.params, *ft.results)):
@@ -241,27 +278,36 @@ def _host_callback(ft: FuncType, fn: Callable):
             return ([converters(t, refs)[1] for t in ft.params],
                     [converters(t, refs)[0] for t in ft.results])
 
+    def store_results(puts, values, result) -> None:
+        if n_results == 1:
+            puts[0](values[0], result, "host function result")
+        elif n_results > 1:
+            if not isinstance(result, (tuple, list)) or len(result) != n_results:
+                raise TypeError(
+                    f"host function must return {n_results} values as a tuple, "
+                    f"got {result!r}"
+                )
+            for i, (put, r) in enumerate(zip(puts, result)):
+                put(values[i], r, f"host function result {i}")
+
+    def on_error(exc: BaseException) -> None:
+        _pending.exc = exc
+        _pending.host_name = name
+
     def callback(host_ctx, caller_vmctx, values, count):
         try:
             gets, puts = conversions(caller_vmctx)
             result = fn(*[g(values[i]) for i, g in enumerate(gets)])
-            if n_results == 1:
-                puts[0](values[0], result, "host function result")
-            elif n_results > 1:
-                if not isinstance(result, (tuple, list)) or len(result) != n_results:
-                    raise TypeError(
-                        f"host function must return {n_results} values as a tuple, "
-                        f"got {result!r}"
-                    )
-                for i, (put, r) in enumerate(zip(puts, result)):
-                    put(values[i], r, f"host function result {i}")
+            store_results(puts, values, result)
             return 0
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-            _pending.exc = exc
-            _pending.host_name = name
+            on_error(exc)
             return 1
 
-    return callback
+    def put_results(result, values_addr: int) -> None:
+        store_results(conversions(None)[1], ffi.cast("ValRaw *", values_addr), result)
+
+    return callback, on_error, put_results
 
 
 def copy_funcref(dst, func: Func, host_trampoline: int, type_id: int) -> None:

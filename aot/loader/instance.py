@@ -138,7 +138,8 @@ class Instance:
                 art = self.module._artifact
                 desc = art.desc
                 ti = desc.func_type_indices[index]
-                f = Func._from_wasm(desc.types[ti], self._refs + index, art.entries[ti], self, index)
+                f = Func._from_wasm(desc.types[ti], self._refs + index, art.entries[ti], self, index,
+                                    art.py_entries[ti])
             self._funcs[index] = f
         return f
 
