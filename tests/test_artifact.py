@@ -76,7 +76,8 @@ def test_artifact_loads_and_runs(artifact):
                            "py_on_error": vmctx.HostCtx.PY_ON_ERROR,
                            "py_results": vmctx.HostCtx.PY_RESULTS}),
         ("PyEntryData", {"callee": pyapi.PyEntryData.CALLEE, "fallback": pyapi.PyEntryData.FALLBACK,
-                         "raiser": pyapi.PyEntryData.RAISER}),
+                         "raiser": pyapi.PyEntryData.RAISER, "entry": pyapi.PyEntryData.ENTRY,
+                         "values": pyapi.PyEntryData.VALUES}),
     ],
 )
 def test_abi_offsets_match_c_declarations(struct, constants):

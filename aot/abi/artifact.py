@@ -17,6 +17,7 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
     [17] py_api: the writable CPython function table the loader fills (`aot.abi.pyapi`)
     [18] Python entries: one `METH_FASTCALL` function per module type, or null where
          the type has values other than numbers
+    [19] the unchecked Python entry (`aot.abi.pyapi`)
 
 The memory image (wasmtime's "memory images"): when a module defines memory 0 and all
 its active data segments have constant offsets within the initial size, the compiler
@@ -56,7 +57,8 @@ class VTable:
     MEMORY_IMAGE_LEN = 16
     PY_API = 17
     PY_ENTRIES = 18
-    SIZE = 19
+    PY_UNCHECKED = 19
+    SIZE = 20
 
 
 MEMORY_IMAGE_ALIGN = 4096  # the page size the image is mapped with

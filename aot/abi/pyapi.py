@@ -12,6 +12,10 @@ f64), two pieces of code that talk to CPython directly instead of through cffi:
   converts or raises exactly as it always does.  A nonzero status from wasm goes to
   `raiser`, which raises the Trap (or the host function's exception).  wasm runs with
   the GIL released, as on the cffi path.
+* an **unchecked entry** (one per artifact), `PyObject *unchecked(PyObject *self,
+  PyObject *const *args, Py_ssize_t nargs)` taking no arguments: it runs the record's
+  array `entry` on its `values` buffer (params in, results out: wasmtime's
+  `Func::call_unchecked` over `ValRaw`) and returns None;
 * a **native host call** inside the host-call trampoline: when the VMHostContext has a
   `py_callable`, the trampoline takes the GIL, builds the Python arguments, calls it
   with vectorcall and converts a plain result inline; other results go to
@@ -69,7 +73,9 @@ class PyEntryData:
     CALLEE = 0  # VMFuncRef *
     FALLBACK = 8  # PyObject *: the cffi path, called with the same arguments
     RAISER = 16  # PyObject *: raiser(status) raises what ended the call
-    SIZE = 24
+    ENTRY = 24  # the array entry of the callee's type (unchecked calls)
+    VALUES = 32  # ValRaw *: the caller's buffer (unchecked calls)
+    SIZE = 40
 
 
 NATIVE_TYPES = frozenset({ValType.I32, ValType.I64, ValType.F32, ValType.F64})
@@ -82,5 +88,5 @@ def has_python_entry(ft: FuncType) -> bool:
 
 C_DECLARATIONS = """
 typedef struct { const char *ml_name; void *ml_meth; int ml_flags; const char *ml_doc; } PyMethodDef;
-typedef struct { void *callee; void *fallback; void *raiser; } PyEntryData;
+typedef struct { void *callee; void *fallback; void *raiser; void *entry; void *values; } PyEntryData;
 """

@@ -135,18 +135,7 @@ def define_python_entry(mc, api: PyApiTable, ft: FuncType, type_index: int,
     tstate = api.call(b, PyApi.PyEval_SaveThread, [])
     status = b.call(array_entry, [callee, values])
     api.call(b, PyApi.PyEval_RestoreThread, [tstate])
-    trapped = fn.append_basic_block("trapped")
-    ok = fn.append_basic_block("ok")
-    b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), trapped, ok)
-
-    tb = mc.builder(fn, trapped)
-    code = api.call(tb, PyApi.PyLong_FromLong, [tb.zext(status, I64)])
-    raised = api.vectorcall(tb, load_at(tb, data, PyEntryData.RAISER, PTR), [code])
-    api.call(tb, PyApi.Py_DecRef, [code])
-    api.call(tb, PyApi.Py_DecRef, [raised])  # null: the raiser raised, as it always does
-    tb.ret(NULL)
-
-    b.position_at_end(ok)
+    _branch_on_status(mc, api, b, data, status)
     results = [api.to_python(b, b.load(gep_bytes(b, values, 16 * i), typ=_llvm(t), align=8), t)
                for i, t in enumerate(ft.results)]
     if not results:
@@ -176,6 +165,51 @@ def define_python_entry(mc, api: PyApiTable, ft: FuncType, type_index: int,
     fb = mc.builder(fn, fallback)
     fb.ret(api.call(fb, PyApi.PyObject_Vectorcall,
                     [load_at(fb, data, PyEntryData.FALLBACK, PTR), args, nargs, NULL]))
+    return fn
+
+
+def _branch_on_status(mc, api: PyApiTable, b: ir.IRBuilder, data: ir.Value, status: ir.Value) -> None:
+    """A nonzero status goes to the record's raiser (which raises: return null);
+    `b` continues on success."""
+    fn = b.function
+    trapped = fn.append_basic_block("trapped")
+    ok = fn.append_basic_block("ok")
+    b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), trapped, ok)
+    tb = mc.builder(fn, trapped)
+    code = api.call(tb, PyApi.PyLong_FromLong, [tb.zext(status, I64)])
+    raised = api.vectorcall(tb, load_at(tb, data, PyEntryData.RAISER, PTR), [code])
+    api.call(tb, PyApi.Py_DecRef, [code])
+    api.call(tb, PyApi.Py_DecRef, [raised])  # null: the raiser raised, as it always does
+    tb.ret(NULL)
+    b.position_at_end(ok)
+
+
+def define_unchecked_entry(mc, api: PyApiTable) -> ir.Function:
+    """`PyObject *unchecked(PyObject *self, PyObject *const *args, Py_ssize_t nargs)`:
+    the record's entry on the record's buffer, no conversion, no check but the count."""
+    fn = ir.Function(mc.ir, ir.FunctionType(PTR, [PTR, PTR, I64]), name="aot_pyentry_unchecked")
+    fn.linkage = "internal"
+    mc.set_function_attrs(fn)
+    self_, args, nargs = fn.args
+    b = mc.builder(fn, fn.append_basic_block("entry"))
+    data = api.call(b, PyApi.PyLong_AsVoidPtr, [self_])
+    run = fn.append_basic_block("run")
+    fallback = fn.append_basic_block("fallback")
+    b.cbranch(b.icmp_signed("==", nargs, ir.Constant(I64, 0)), run, fallback)
+    fb = mc.builder(fn, fallback)  # raises the TypeError for arguments
+    fb.ret(api.call(fb, PyApi.PyObject_Vectorcall,
+                    [load_at(fb, data, PyEntryData.FALLBACK, PTR), args, nargs, NULL]))
+    b.position_at_end(run)
+    entry = load_at(b, data, PyEntryData.ENTRY, PTR)
+    tstate = api.call(b, PyApi.PyEval_SaveThread, [])
+    status = indirect_call(b, ir.FunctionType(I32, [PTR, PTR]), entry,
+                           [load_at(b, data, PyEntryData.CALLEE, PTR),
+                            load_at(b, data, PyEntryData.VALUES, PTR)])
+    api.call(b, PyApi.PyEval_RestoreThread, [tstate])
+    _branch_on_status(mc, api, b, data, status)
+    none = api.addr(b, PyApi.Py_NoneStruct)
+    api.call(b, PyApi.Py_IncRef, [none])
+    b.ret(none)
     return fn
 
 

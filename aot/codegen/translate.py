@@ -14,7 +14,7 @@ from aot.codegen.init import define_init
 from aot.codegen.llvmtypes import I8, I32, I64, PTR
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.options import CompileOptions
-from aot.codegen.pyentry import PyApiTable, define_python_entry
+from aot.codegen.pyentry import PyApiTable, define_python_entry, define_unchecked_entry
 from aot.codegen.trampolines import define_array_entry, define_host_trampoline, define_wasm_call
 from aot.wasm.module import Module
 
@@ -43,10 +43,11 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
     py_entries = [define_python_entry(mc, pyapi, ft, t, entries[t]) if has_python_entry(ft) else None
                   for t, ft in enumerate(module.types)]
     init = define_init(mc, {first_defined + i: f for i, f in enumerate(wasm_calls) if f is not None})
+    py_unchecked = define_unchecked_entry(mc, pyapi)
     text_end = mc.text_marker("aot_text_end")  # defined last: code ends here
     metadata = encode_metadata(module, options.as_dict())
     _define_vtable(mc, metadata, encode_names(module), init, host_trampolines, entries, text_end,
-                   pyapi.table, py_entries)
+                   pyapi.table, py_entries, py_unchecked)
     return mc.ir
 
 
@@ -76,7 +77,7 @@ def _memory_image(mc: ModuleContext) -> ir.Value:
 
 
 def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, entries,
-                   text_end, pyapi_table, py_entries) -> None:
+                   text_end, pyapi_table, py_entries, py_unchecked) -> None:
     meta = _bytes_global(mc, "aot_metadata", metadata)
     func_types = ir.GlobalVariable(mc.ir, ir.ArrayType(I32, len(mc.type_indices)), name="aot_func_types")
     func_types.linkage = "internal"
@@ -102,6 +103,7 @@ def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, en
         VTable.MEMORY_IMAGE_LEN: ir.Constant(I64, len(mc.memory_image or b"")),
         VTable.PY_API: pyapi_table,
         VTable.PY_ENTRIES: _pointer_array(mc, "aot_py_entries", py_entries),
+        VTable.PY_UNCHECKED: py_unchecked,
     }
     values = [fields[i] for i in range(VTable.SIZE)]
     ty = ir.LiteralStructType([v.type for v in values])

@@ -69,6 +69,7 @@ class Artifact:
         self.host_trampolines = _words(vt[VTable.HOST_TRAMPOLINES], vt[VTable.N_IMPORTED_FUNCS])
         self.entries = _words(vt[VTable.ENTRIES], vt[VTable.N_TYPES])
         self.py_entries = _words(vt[VTable.PY_ENTRIES], vt[VTable.N_TYPES])
+        self.py_unchecked = vt[VTable.PY_UNCHECKED]
         pyapi.fill_table(vt[VTable.PY_API])
         if len(self.entries) != len(self.desc.types):
             raise ArtifactError(f"{path}: vtable and module description disagree")

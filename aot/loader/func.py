@@ -213,6 +213,18 @@ class Func:
             return self._host(*args)
         return self._portable(*args)
 
+    def unchecked(self) -> UncheckedCall:
+        """A preallocated value buffer bound to this function, for callers that know the
+        signature: write the arguments into it, call it, read the results from it,
+        with no conversion and no type check (wasmtime's `Func::call_unchecked`)."""
+        if self._host is not None:
+            raise NotSupportedError("unchecked calls of host functions: call them directly")
+        if any(t.is_ref for t in self.type.params):
+            raise NotSupportedError(
+                f"unchecked calls of {self.name}: its reference parameters would be raw "
+                "pointers, which a wrong value turns into a crash; use the checked call")
+        return UncheckedCall(self)
+
     def call_raw(self, args: Sequence) -> list:
         """Call with raw values and get raw results: integers as unsigned bit patterns,
         floats as their IEEE bits (exact NaN payloads both ways), v128 as a 128-bit int,
@@ -254,6 +266,44 @@ class Func:
 
 
 Func.__call__ = Func.__dict__["_call"]
+
+
+class UncheckedCall:
+    """`Func.unchecked()`: one function and its ValRaw buffer.  Slot k (16 bytes) holds
+    argument k before a call and result k after it; the typed views index it as
+    `i32[4 * k]`, `i64[2 * k]`, `f32[4 * k]`, `f64[2 * k]` (`values[k]` is the cffi
+    ValRaw, e.g. for v128).  Calling it runs the function on the buffer and returns None;
+    a trap raises as usual.  What the slots hold is the caller's business: an i32
+    parameter takes whatever 32 bits were written."""
+
+    __slots__ = ("_call", "values", "i32", "i64", "f32", "f64", "func", "_portable",
+                 "_py_entry", "__weakref__")
+
+    def __init__(self, func: Func):
+        self.func = func
+        self.values = values = ffi.new("ValRaw[]", values_slots(func.type))
+        raw = memoryview(ffi.buffer(values))
+        self.i32, self.i64, self.f32, self.f64 = (raw.cast(f) for f in "iqfd")
+        entry, ref, raise_status = func._entry, func._ref, func._raise
+
+        def call() -> None:
+            status = entry(ref, values)
+            if status:
+                raise_status(status)
+
+        self._call = self._portable = call  # the compiled entry borrows `call`
+        addr = func._owner.module._artifact.py_unchecked
+        if addr and pyapi.enabled:
+            self._py_entry = pyapi.PythonEntry(
+                addr, ref, call, raise_status, f"unchecked wasm function {func._index}", self,
+                array_entry=address(entry), values=values)
+            self._call = self._py_entry.builtin
+
+    def __repr__(self) -> str:
+        return f"<aot.UncheckedCall {self.func.name} {self.func.type}>"
+
+
+UncheckedCall.__call__ = UncheckedCall.__dict__["_call"]
 
 
 def _host_callback(ft: FuncType, fn: Callable):

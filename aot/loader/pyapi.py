@@ -58,9 +58,12 @@ class PythonEntry:
 
     __slots__ = ("_data", "_def", "_name", "builtin")
 
-    def __init__(self, entry_addr: int, callee, fallback, raiser, name: str, owner) -> None:
+    def __init__(self, entry_addr: int, callee, fallback, raiser, name: str, owner, *,
+                 array_entry=ffi.NULL, values=ffi.NULL) -> None:
         self._data = ffi.new("PyEntryData *")
         self._data.callee = callee
+        self._data.entry = ffi.cast("void *", array_entry)
+        self._data.values = values
         # Borrowed references: `owner` keeps both alive as long as the builtin lives.
         self._data.fallback = ffi.cast("void *", id(fallback))
         self._data.raiser = ffi.cast("void *", id(raiser))
