@@ -21,11 +21,12 @@ import fcntl
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from aot.abi.fingerprint import Fingerprint
+from aot.abi.fingerprint import Fingerprint, mark_verified, trailer_crc
 
 
 def default_root() -> Path:
@@ -88,7 +89,7 @@ class Cache:
             if result is not None:
                 return result
             path.unlink(missing_ok=True)  # damaged (or absent): discard and rebuild
-            write_atomic(path, build())
+            write_atomic(path, build(), artifact=True)
         self._auto_prune()
         return load(path)
 
@@ -104,7 +105,7 @@ class Cache:
                         st = f.stat()
                     except FileNotFoundError:
                         continue
-                    yield Entry(f.stem, f, st.st_size, st.st_mtime)
+                    yield Entry(f.stem, f, st.st_size, max(st.st_atime, st.st_mtime))
 
     def total_size(self) -> int:
         return sum(e.size for e in self.entries())
@@ -149,14 +150,18 @@ def _load_intact(path: Path, load: Callable[[Path], object], is_damage: Callable
         return None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old one or the whole new one, never a part."""
+def write_atomic(path: Path, data: bytes, *, artifact: bool = False) -> None:
+    """Write a file so that readers see the old one or the whole new one, never a part.
+    An `artifact` (bytes aot just made, trailer included) is marked verified, so that
+    loading it skips the checksum pass (`aot.abi.fingerprint`)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent.resolve(), prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+            if artifact:
+                mark_verified(f.fileno(), trailer_crc(data))
         os.chmod(tmp, 0o755)
         os.replace(tmp, path)
     except BaseException:
@@ -166,8 +171,10 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def _touch(path: Path) -> None:
+    """Mark an entry used: its access time orders pruning.  The modification time stays,
+    so the entry's verification mark stays valid."""
     with contextlib.suppress(OSError):  # a read-only cache still serves hits
-        os.utime(path)
+        os.utime(path, ns=(time.time_ns(), os.stat(path).st_mtime_ns))
 
 
 class _locked:

@@ -35,7 +35,7 @@ def compile_file(wasm: WasmSource, output: str | os.PathLike,
                  options: CompileOptions | None = None) -> Path:
     """Compile wasm and write the artifact to `output` (atomically)."""
     output = Path(output)
-    write_atomic(output, compile_artifact(wasm, options))
+    write_atomic(output, compile_artifact(wasm, options), artifact=True)
     return output
 
 

@@ -3,6 +3,7 @@ the ABI constants agree with the C declarations the loader uses."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -10,6 +11,7 @@ import pytest
 
 import aot
 from aot.abi import pyapi, vmctx
+from aot.abi.fingerprint import STAMP_XATTR
 from aot.elf import ArtifactFile
 from aot.loader.ffi import ffi
 from tests.conftest import wat
@@ -105,3 +107,34 @@ def test_foreign_and_corrupt_files_are_refused(tmp_path):
             aot.load(libc)
     with pytest.raises(aot.ArtifactError, match="cannot read"):
         aot.load(tmp_path / "missing.so")
+
+
+def _mark(path) -> bytes | None:
+    try:
+        return os.getxattr(path, STAMP_XATTR)
+    except OSError:
+        return None
+
+
+def test_verification_mark_skips_the_checksum_only_while_the_file_is_unchanged(tmp_path):
+    """aot marks the artifacts it writes (and files it has checked) so that loads skip
+    the checksum pass; any write to the file voids the mark, and the damage is caught."""
+    path = aot.compile_file(wat(MODULE), tmp_path / "m.so")
+    if _mark(path) is None:
+        pytest.skip("this filesystem keeps no user extended attributes")
+    original = path.read_bytes()
+    assert aot.load(path).instantiate().exports.a(2) == 6
+
+    with open(path, "r+b") as f:  # one bit, written in place: a new mtime
+        f.seek(len(original) // 2)
+        f.write(bytes([original[len(original) // 2] ^ 0x10]))
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))  # whatever the clock's grain
+    with pytest.raises(aot.ArtifactError, match="checksum mismatch"):
+        aot.load(path)
+
+    other = tmp_path / "other.so"  # a file aot did not write: checked once, then marked
+    other.write_bytes(original)
+    assert _mark(other) is None
+    assert aot.load(other).instantiate().exports.a(1) == 2
+    assert _mark(other) is not None

@@ -18,6 +18,9 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
     [18] Python entries: one `METH_FASTCALL` function per module type, or null where
          the type has values other than numbers
     [19] the unchecked Python entry (`aot.abi.pyapi`)
+    [20] host-call trampolines, one per module type (`n_types` pointers; types that are
+         equal share one): what a host function of that type needs for a VMFuncRef
+         of its own, e.g. to sit in a table without having been imported
 
 The memory image (wasmtime's "memory images"): when a module defines memory 0 and all
 its active data segments have constant offsets within the initial size, the compiler
@@ -34,7 +37,7 @@ from __future__ import annotations
 
 VTABLE_SYMBOL = "aot_vtable"
 VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
-ABI_VERSION = 5
+ABI_VERSION = 6
 
 
 class VTable:
@@ -58,7 +61,8 @@ class VTable:
     PY_API = 17
     PY_ENTRIES = 18
     PY_UNCHECKED = 19
-    SIZE = 20
+    HOST_TRAMPOLINES_BY_TYPE = 20
+    SIZE = 21
 
 
 MEMORY_IMAGE_ALIGN = 4096  # the page size the image is mapped with

@@ -15,6 +15,8 @@ fingerprint with what this process can run, with a sentence per mismatch."""
 from __future__ import annotations
 
 import json
+import mmap
+import os
 import struct
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -71,22 +73,72 @@ class TrailerError(ValueError):
     pass
 
 
+def parse_tail(tail: bytes, file_size: int) -> tuple[int, int, int]:
+    """(start, end) of the fingerprint JSON and the recorded CRC, from the file's last
+    TRAILER_TAIL.size bytes."""
+    if file_size < TRAILER_TAIL.size or len(tail) != TRAILER_TAIL.size:
+        raise TrailerError("too short to be an aot artifact")
+    length, crc, magic = TRAILER_TAIL.unpack(tail)
+    if magic != TRAILER_MAGIC:
+        raise TrailerError("no aot trailer (truncated, or not an aot artifact)")
+    json_end = file_size - TRAILER_TAIL.size
+    json_start = json_end - length
+    if json_start < 0:
+        raise TrailerError("corrupt trailer")
+    return json_start, json_end, crc
+
+
+def check_crc(data: bytes | memoryview | mmap.mmap, crc: int) -> None:
+    """The recorded CRC against the bytes it covers (all but the last 12)."""
+    if zlib.crc32(memoryview(data)[: len(data) - 12]) != crc:  # no copy of a mapped file
+        raise TrailerError("checksum mismatch: the file is corrupted")
+
+
+def decode_fingerprint(raw: bytes) -> Fingerprint:
+    try:
+        return Fingerprint.from_json(raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise TrailerError(f"corrupt fingerprint ({exc})") from None
+
+
 def read_trailer(data: bytes | memoryview) -> tuple[int, Fingerprint]:
     """(length of the ELF part, fingerprint) of a whole artifact file; raises
     TrailerError with the reason when the file is not an intact artifact."""
     n = len(data)
-    if n < TRAILER_TAIL.size:
-        raise TrailerError("too short to be an aot artifact")
-    length, crc, magic = TRAILER_TAIL.unpack_from(data, n - TRAILER_TAIL.size)
-    if magic != TRAILER_MAGIC:
-        raise TrailerError("no aot trailer (truncated, or not an aot artifact)")
-    json_end = n - TRAILER_TAIL.size
-    json_start = json_end - length
-    if json_start < 0:
-        raise TrailerError("corrupt trailer")
-    if zlib.crc32(memoryview(data)[: n - 12]) != crc:  # no copy of a mapped file
-        raise TrailerError("checksum mismatch: the file is corrupted")
+    json_start, json_end, crc = parse_tail(bytes(data[n - TRAILER_TAIL.size:]), n)
+    check_crc(data, crc)
+    return json_start, decode_fingerprint(bytes(data[json_start:json_end]))
+
+
+# --- verified once -----------------------------------------------------------------------
+#
+# Checking the CRC costs a pass over the whole file (~0.3 ms per MB), on every load.  A
+# file that passed (or that aot wrote itself) carries an extended attribute naming its
+# size, modification time and CRC; a load that finds it still matching skips the pass.
+# Any write to the file changes its mtime, and a copy that keeps mtime and attributes
+# keeps the bytes too.  Where the filesystem has no user attributes, every load checks.
+
+STAMP_XATTR = "user.aot.verified"
+
+
+def _stamp_value(st: os.stat_result, crc: int) -> bytes:
+    return f"{st.st_size}:{st.st_mtime_ns}:{crc:08x}".encode()
+
+
+def is_verified(fd: int, st: os.stat_result, crc: int) -> bool:
     try:
-        return json_start, Fingerprint.from_json(bytes(data[json_start:json_end]))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TrailerError(f"corrupt fingerprint ({exc})") from None
+        return os.getxattr(fd, STAMP_XATTR) == _stamp_value(st, crc)
+    except (OSError, AttributeError):  # no attribute, no support, or not Linux
+        return False
+
+
+def mark_verified(fd: int, crc: int) -> None:
+    """Best effort: a read-only file or filesystem just keeps being checked."""
+    try:
+        os.setxattr(fd, STAMP_XATTR, _stamp_value(os.fstat(fd), crc))
+    except (OSError, AttributeError):
+        pass
+
+
+def trailer_crc(artifact: bytes) -> int:
+    return TRAILER_TAIL.unpack_from(artifact, len(artifact) - TRAILER_TAIL.size)[1]

@@ -3,6 +3,7 @@ loader.  JSON, so that it is readable with `aot inspect` and cheap to parse."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,7 +85,13 @@ def passive_elem_items(module: Module) -> int:
 
 
 def _vt(names: list[str]) -> tuple:
-    return tuple(VALTYPE_BY_NAME[n] for n in names)
+    return tuple([VALTYPE_BY_NAME[n] for n in names])
+
+
+@functools.lru_cache(maxsize=1024)
+def _func_type(params: tuple[str, ...], results: tuple[str, ...]) -> FuncType:
+    # The same few signatures recur in every module: build each FuncType once.
+    return FuncType(_vt(params), _vt(results))
 
 
 def _limits(d: dict) -> Limits:
@@ -162,7 +169,7 @@ def decode_metadata(data: bytes, func_type_indices: Sequence[int],
     doc = json.loads(data)
     if doc.get("abi_version") != ABI_VERSION:
         raise ValueError(f"metadata ABI version {doc.get('abi_version')} != {ABI_VERSION}")
-    types = [FuncType(_vt(p), _vt(r)) for p, r in doc["types"]]
+    types = [_func_type(tuple(p), tuple(r)) for p, r in doc["types"]]
     if len(func_type_indices) != doc["n_funcs"]:
         raise ValueError("function count and function type table disagree")
     counters = dict.fromkeys(ExternKind, 0)

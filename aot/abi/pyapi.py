@@ -89,4 +89,5 @@ def has_python_entry(ft: FuncType) -> bool:
 C_DECLARATIONS = """
 typedef struct { const char *ml_name; void *ml_meth; int ml_flags; const char *ml_doc; } PyMethodDef;
 typedef struct { void *callee; void *fallback; void *raiser; void *entry; void *values; } PyEntryData;
+typedef struct { PyEntryData data; PyMethodDef def_; } PyEntryRecord;
 """

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
 
 POINTER_SIZE = 8
 
@@ -162,35 +163,35 @@ class VMContextLayout:
     BUILTINS = 16
     TYPE_IDS = 32
 
-    @property
+    @cached_property  # read at every instantiation
     def memories(self) -> int:
         return _align(self.TYPE_IDS + 4 * self.n_types, 8)
 
-    @property
+    @cached_property  # read at every instantiation
     def tables(self) -> int:
         return self.memories + POINTER_SIZE * self.n_memories
 
-    @property
+    @cached_property  # read at every instantiation
     def globals(self) -> int:
         return self.tables + POINTER_SIZE * self.n_tables
 
-    @property
+    @cached_property  # read at every instantiation
     def func_refs(self) -> int:
         return self.globals + POINTER_SIZE * self.n_globals
 
-    @property
+    @cached_property  # read at every instantiation
     def data_lengths(self) -> int:
         return self.func_refs + FuncRef.SIZE * self.n_funcs
 
-    @property
+    @cached_property  # read at every instantiation
     def elem_lengths(self) -> int:
         return self.data_lengths + 8 * self.n_datas
 
-    @property
+    @cached_property  # read at every instantiation
     def elem_items(self) -> int:
         return self.elem_lengths + 8 * self.n_elems
 
-    @property
+    @cached_property  # read at every instantiation
     def size(self) -> int:
         return self.elem_items + POINTER_SIZE * self.n_elem_items
 

@@ -30,15 +30,20 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
         for idx in range(first_defined, len(mc.func_types))
     ]
     pyapi = PyApiTable(mc.ir)
+    # One host-call trampoline per distinct module type, shared by the imported functions
+    # of that type; the per-type array lets the loader give any host function of one of
+    # these types a VMFuncRef (call_indirect only reaches functions of module types).
     host_by_type: dict[str, ir.Function] = {}
-    host_trampolines = []
-    for idx in range(first_defined):
-        ft = mc.func_types[idx]
+
+    def host_trampoline(ft) -> ir.Function:
         key = type_key(ft)
         if key not in host_by_type:
             host_by_type[key] = define_host_trampoline(
                 mc, ft, f"aot_host_{len(host_by_type)}", pyapi if has_python_entry(ft) else None)
-        host_trampolines.append(host_by_type[key])
+        return host_by_type[key]
+
+    host_trampolines = [host_trampoline(mc.func_types[idx]) for idx in range(first_defined)]
+    host_by_type_index = [host_trampoline(ft) for ft in module.types]
     entries = [define_array_entry(mc, t) for t in range(len(module.types))]
     py_entries = [define_python_entry(mc, pyapi, ft, t, entries[t]) if has_python_entry(ft) else None
                   for t, ft in enumerate(module.types)]
@@ -46,8 +51,8 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
     py_unchecked = define_unchecked_entry(mc, pyapi)
     text_end = mc.text_marker("aot_text_end")  # defined last: code ends here
     metadata = encode_metadata(module, options.as_dict())
-    _define_vtable(mc, metadata, encode_names(module), init, host_trampolines, entries, text_end,
-                   pyapi.table, py_entries, py_unchecked)
+    _define_vtable(mc, metadata, encode_names(module), init, host_trampolines, host_by_type_index,
+                   entries, text_end, pyapi.table, py_entries, py_unchecked)
     return mc.ir
 
 
@@ -76,8 +81,8 @@ def _memory_image(mc: ModuleContext) -> ir.Value:
     return g
 
 
-def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, entries,
-                   text_end, pyapi_table, py_entries, py_unchecked) -> None:
+def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, host_by_type_index,
+                   entries, text_end, pyapi_table, py_entries, py_unchecked) -> None:
     meta = _bytes_global(mc, "aot_metadata", metadata)
     func_types = ir.GlobalVariable(mc.ir, ir.ArrayType(I32, len(mc.type_indices)), name="aot_func_types")
     func_types.linkage = "internal"
@@ -104,6 +109,8 @@ def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, en
         VTable.PY_API: pyapi_table,
         VTable.PY_ENTRIES: _pointer_array(mc, "aot_py_entries", py_entries),
         VTable.PY_UNCHECKED: py_unchecked,
+        VTable.HOST_TRAMPOLINES_BY_TYPE: _pointer_array(mc, "aot_host_trampolines_by_type",
+                                                        host_by_type_index),
     }
     values = [fields[i] for i in range(VTable.SIZE)]
     ty = ir.LiteralStructType([v.type for v in values])

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import mmap
 import os
 import re
 import struct
-import weakref
 
 from aot.abi.artifact import ABI_VERSION, MEMORY_IMAGE_ALIGN, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
-from aot.abi.fingerprint import TrailerError, read_trailer
+from aot.abi.fingerprint import (
+    TRAILER_TAIL,
+    Fingerprint,
+    TrailerError,
+    check_crc,
+    decode_fingerprint,
+    is_verified,
+    mark_verified,
+    parse_tail,
+)
 from aot.abi.metadata import LazyNames, ModuleDesc, decode_metadata
 from aot.errors import ArtifactError, Frame
 from aot.loader import pyapi, signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
 from aot.loader.ffi import RTLD_DI_LINKMAP, RTLD_LOCAL, RTLD_NOW, address, ffi, libc
+from aot.loader.typeregistry import register_artifact_types
 
 _WASM_FUNCTION = re.compile(r"wasm_f(\d+)(?:_|$)")
 
@@ -31,17 +41,32 @@ class Artifact:
         self._debug = None  # (load base, [code ranges], AddressMap), parsed on first need
         # Everything is checked before the file is mapped: a damaged or foreign file must
         # be refused, never loaded.  The bytes checked are the bytes mapped: both come
-        # from one open file.
+        # from one open file, which stays open (backtraces and the memory image read it).
         fd = _open(path)
+        self._fd = fd
+        self._code_slot = None
+        self._given = data  # bytes of a file that may be gone (uncached compiles)
+        self._mapped = None
         self.memory_image = None  # (fd, file offset, length): see `_find_memory_image`
-        try:
-            if data is None:
-                data = _read_fd(path, fd)
-            self._data = data  # kept for backtraces (the file may be temporary)
-            self.lib = self._verify_and_map(path, fd, data, expect)
-            self._read_vtable(path, fd)
-        finally:
+        self.lib = self._verify_and_map(path, fd, data, expect)
+        self._read_vtable(path, fd)
+
+    def __del__(self) -> None:
+        # Closing only when the artifact goes: dlopen keeps the code mapped for good.
+        if getattr(self, "_code_slot", None) is not None:
+            signals.release_range(self._code_slot)
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
             os.close(fd)
+
+    @property
+    def _data(self):
+        """The whole file, mapped on first need (backtraces, `aot inspect`-style reads)."""
+        if self._given is not None:
+            return self._given
+        if self._mapped is None:
+            self._mapped = _read_fd(self.path, self._fd)
+        return self._mapped
 
     def _read_vtable(self, path: str, fd: int) -> None:
         sym = libc.dlsym(self.lib, VTABLE_SYMBOL.encode())
@@ -68,6 +93,7 @@ class Artifact:
         self.init_addr = vt[VTable.INIT]
         self.host_trampolines = _words(vt[VTable.HOST_TRAMPOLINES], vt[VTable.N_IMPORTED_FUNCS])
         self.entries = _words(vt[VTable.ENTRIES], vt[VTable.N_TYPES])
+        register_artifact_types(self)  # its host trampolines by type: read on first need
         self.py_entries = _words(vt[VTable.PY_ENTRIES], vt[VTable.N_TYPES])
         self.py_unchecked = vt[VTable.PY_UNCHECKED]
         pyapi.fill_table(vt[VTable.PY_API])
@@ -79,7 +105,7 @@ class Artifact:
         if self.desc.options.get("bounds_checks") == "guard":
             # Accesses past a memory's end fault: the handler must know this code.
             signals.ensure_installed()
-            signals.register_code(self, vt[VTable.TEXT_BEGIN], vt[VTable.TEXT_END])
+            self._code_slot = signals.register_code(vt[VTable.TEXT_BEGIN], vt[VTable.TEXT_END])
 
     def _find_memory_image(self, path: str, fd: int, vt) -> tuple[int, int, int]:
         """Where the memory image lies in the file, for mapping it copy-on-write into
@@ -90,20 +116,31 @@ class Artifact:
         load_bias = ffi.cast("uintptr_t *", info[0])[0]  # link_map.l_addr
         vaddr = vt[VTable.MEMORY_IMAGE] - load_bias
         length = vt[VTable.MEMORY_IMAGE_LEN]
-        offset = _file_offset(self._data, vaddr, length)
+        offset = _file_offset(self._given if self._given is not None else _headers(fd), vaddr, length)
         if offset is None or offset % MEMORY_IMAGE_ALIGN or length % MEMORY_IMAGE_ALIGN:
             raise ArtifactError(f"{path}: corrupt memory image placement")
-        image_fd = os.dup(fd)
-        weakref.finalize(self, os.close, image_fd)
-        return image_fd, offset, length
+        return fd, offset, length  # `fd` stays open as long as the artifact lives
 
-    def _verify_and_map(self, path: str, fd: int, data: bytes, expect: dict | None):
-        _check_header(path, data)
+    def _verify_and_map(self, path: str, fd: int, data: bytes | None, expect: dict | None):
         try:
-            _, self.fingerprint = read_trailer(data)
+            st = os.fstat(fd)
+            size = st.st_size if data is None else len(data)
+            _check_header(path, os.pread(fd, 64, 0) if data is None else data[:64])
+            tail_at = size - TRAILER_TAIL.size
+            tail = os.pread(fd, TRAILER_TAIL.size, tail_at) if data is None else data[tail_at:]
+            json_start, json_end, crc = parse_tail(bytes(tail), size)
+            raw = (os.pread(fd, json_end - json_start, json_start) if data is None
+                   else bytes(data[json_start:json_end]))
+            self.fingerprint, problems = _judge(raw, expect)
+            if data is not None:
+                check_crc(data, crc)
+            elif not is_verified(fd, st, crc):
+                check_crc(self._data, crc)
+                mark_verified(fd, crc)
         except TrailerError as exc:
             raise ArtifactError(f"{path}: {exc}") from None
-        problems = incompatibilities(self.fingerprint, expect)
+        except OSError as exc:
+            raise ArtifactError(f"{path}: cannot read: {exc.strerror}") from None
         if problems:
             raise ArtifactError(f"{path}: cannot be loaded here: " + "; ".join(problems))
         # libc's dlopen/dlsym directly: cffi's ffi.dlopen would build a library class
@@ -150,10 +187,34 @@ class Artifact:
         return out
 
 
+@functools.lru_cache(maxsize=64)
+def _judge_cached(raw: bytes, expect: tuple) -> tuple[Fingerprint, tuple[str, ...]]:
+    fp = decode_fingerprint(raw)
+    return fp, tuple(incompatibilities(fp, dict(expect)))
+
+
+def _judge(raw: bytes, expect: dict | None) -> tuple[Fingerprint, tuple[str, ...]]:
+    """The fingerprint and every reason this process cannot run it; artifacts of one
+    build share their fingerprint, so the verdict is kept."""
+    try:
+        return _judge_cached(raw, tuple(sorted((expect or {}).items())))
+    except TypeError:  # an unhashable expected value: judge without the memo
+        fp = decode_fingerprint(raw)
+        return fp, tuple(incompatibilities(fp, expect))
+
+
 def _words(addr: int, n: int) -> list[int]:
     if n == 0:
         return []
     return list(ffi.cast("uint64_t *", addr)[0:n])
+
+
+def _headers(fd: int) -> bytes:
+    """The ELF header and program headers, read without mapping the file."""
+    head = os.pread(fd, 64, 0)
+    phoff, = struct.unpack_from("<Q", head, 32)
+    phentsize, phnum = struct.unpack_from("<HH", head, 54)
+    return os.pread(fd, phoff + phentsize * phnum, 0)
 
 
 def _file_offset(data, vaddr: int, length: int) -> int | None:
@@ -191,7 +252,7 @@ def _read_fd(path: str, fd: int):
         raise ArtifactError(f"{path}: cannot read: {exc}") from exc
 
 
-# realpath -> (st_dev, st_ino) of the file first dlopen'ed under that name
+# absolute path -> (st_dev, st_ino) of the file first dlopen'ed under that name
 _mapped_files: dict[str, tuple[int, int]] = {}
 
 
@@ -199,7 +260,7 @@ def _dlopen_name(path: str, fd: int) -> str:
     """The name to dlopen.  glibc hands back an object already loaded under the same name,
     even when the file behind the name has since been replaced (a rebuilt cache entry):
     then the verified file is opened through its descriptor, which maps it anew."""
-    real = os.path.realpath(path)
+    real = os.path.abspath(path)
     st = os.fstat(fd)
     ident = (st.st_dev, st.st_ino)
     first = _mapped_files.setdefault(real, ident)

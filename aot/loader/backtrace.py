@@ -30,10 +30,6 @@ def _artifact_at(pc: int):
     return None
 
 
-def new_buffer():
-    return ffi.new("uint64_t[]", MAX_BACKTRACE)
-
-
 def capture(ctx) -> tuple[int, list[int]]:
     """(trap offset, return addresses) from a store context, right after a trap."""
     n = min(ctx.backtrace_len, MAX_BACKTRACE)
@@ -70,4 +66,4 @@ def host_frame(name: str) -> Frame:
     return Frame(None, name, "", None, is_host=True)
 
 
-__all__ = ["capture", "host_frame", "new_buffer", "register_artifact", "symbolizer"]
+__all__ = ["capture", "host_frame", "register_artifact", "symbolizer"]

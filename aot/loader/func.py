@@ -8,9 +8,9 @@ call of the array entry, result reads.  No per-call type objects, no generic loo
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
-from functools import cache
 
 from aot.abi.pyapi import has_python_entry
 from aot.abi.signatures import values_slots
@@ -19,7 +19,11 @@ from aot.abi.vmctx import HOST_MAGIC, FuncRef
 from aot.errors import NotSupportedError, Trap
 from aot.loader import pyapi
 from aot.loader.backtrace import capture, host_frame, symbolizer
+from aot.loader.builtins import instances_by_vmctx
+from aot.loader.caller import Caller
 from aot.loader.ffi import ENTRY_C_TYPE, address, ffi
+from aot.loader.funcrefs import register_host_ref
+from aot.loader.typeregistry import canonical_type_id, host_trampoline
 from aot.loader.values import CONVERTERS
 from aot.wasm.types import FuncType, ValType
 
@@ -73,7 +77,7 @@ _RESULT_VIEWS = {ValType.I32: ("i", 4), ValType.I64: ("q", 2), ValType.F32: ("f"
                  ValType.F64: ("d", 2)}
 
 
-@cache
+@functools.cache
 def _caller_source(ft: FuncType) -> str:
     """Source of `make(entry, ref, values, views, puts, gets, raise_for_status)`, which
     returns `call(*args)` specialized for this signature: the portable path."""
@@ -112,7 +116,7 @@ def _caller_source(ft: FuncType) -> str:
     )
 
 
-@cache
+@functools.cache
 def _caller_factory(ft: FuncType):
     namespace: dict = {}
     exec(compile(_caller_source(ft), f"<aot caller {ft}>", "exec"), namespace)
@@ -124,7 +128,9 @@ class Func:
 
     `aot.Func(FuncType, callable)` makes a host function: wasm calls `callable` with one
     Python value per parameter and takes its return value (None, a value, or a tuple for
-    several results).  Functions exported by an instance are `Func` too.
+    several results).  With `access_caller=True` it is called as `callable(caller,
+    *args)`, `caller` an `aot.Caller` for the calling instance.  Functions exported by an
+    instance are `Func` too.
 
     Calling a Func calls its `_call`: the host callable itself, or for wasm functions a
     builtin compiled into the artifact (`aot.abi.pyapi`) or, where that is not
@@ -134,19 +140,22 @@ class Func:
     # calling a Func costs one C-level slot read on top of calling `_call`.
     __slots__ = ("_call", "__dict__", "__weakref__")
 
-    def __init__(self, type: FuncType, fn: Callable, *, name: str | None = None):
+    def __init__(self, type: FuncType, fn: Callable, *, name: str | None = None,
+                 access_caller: bool = False):
         if not callable(fn):
             raise TypeError(f"a host function must be callable, not {fn.__class__.__name__}")
         self.type = type
         self._name = name or getattr(fn, "__name__", "host")
         self._host = fn
-        self._call = fn
+        self._call = _with_python_caller(fn, self._name) if access_caller else fn
         self._host_ctx = ffi.new("VMHostContext *")
         self._host_ctx.magic = HOST_MAGIC
-        callback, on_error, put_results = _host_callback(type, fn)
+        callback, on_error, put_results = _host_callback(type, fn, access_caller)
         self._callback = ffi.callback("HostCallback", callback)
         self._host_ctx.callback = self._callback
-        if pyapi.enabled and has_python_entry(type):
+        # The native path passes only the wasm arguments: a function that wants its
+        # caller takes the cffi callback, which knows the caller's vmctx.
+        if pyapi.enabled and has_python_entry(type) and not access_caller:
             # Compiled trampolines call `fn` directly (these stay alive with `self`).
             self._native = (fn, on_error, put_results)
             self._host_ctx.py_callable = ffi.cast("void *", id(fn))
@@ -165,29 +174,45 @@ class Func:
         self._host = None
         self._ref = ref
         self._owner = owner  # the instance whose vmctx `ref` lives in
-        self._values = ffi.new("ValRaw[]", values_slots(type))
-        self._entry = ffi.cast(ENTRY_C_TYPE, entry_addr)
-        refs = owner.store._refs
-        self._param_conv = [converters(t, refs) for t in type.params]
-        self._result_conv = [converters(t, refs) for t in type.results]
-        puts = tuple(c[0] for c in self._param_conv)
-        gets = tuple(c[1] for c in self._result_conv)
-        raw = memoryview(ffi.buffer(self._values))
-        views = tuple(raw.cast(fmt) for fmt in "qifd")
+        self._entry_addr = entry_addr
         store = owner.store
 
         def raise_status(status: int) -> None:
             raise_for_status(status, store)
 
         self._raise = raise_status
-        self._portable = _caller_factory(type)(self._entry, ref, self._values, views, puts, gets,
-                                               raise_status)
-        self._call = self._portable
         if py_entry and pyapi.enabled:
-            self._py_entry = pyapi.PythonEntry(py_entry, ref, self._portable, raise_status,
+            # The portable path is built when first needed (odd arguments, call_raw).
+            self._fallback = self.call_portable  # one bound method, kept alive here
+            self._py_entry = pyapi.PythonEntry(py_entry, ref, self._fallback, raise_status,
                                                f"wasm function {index}", self)
             self._call = self._py_entry.builtin
+        else:
+            self._call = self._portable
         return self
+
+    @functools.cached_property
+    def _entry(self):
+        return ffi.cast(ENTRY_C_TYPE, self._entry_addr)
+
+    @functools.cached_property
+    def _param_conv(self) -> list:
+        return [converters(t, self._owner.store._refs) for t in self.type.params]
+
+    @functools.cached_property
+    def _result_conv(self) -> list:
+        return [converters(t, self._owner.store._refs) for t in self.type.results]
+
+    @functools.cached_property
+    def _portable(self) -> Callable:
+        """The cffi path: code generated for this signature over a ValRaw buffer."""
+        values = ffi.new("ValRaw[]", values_slots(self.type))
+        raw = memoryview(ffi.buffer(values))
+        views = tuple(raw.cast(fmt) for fmt in "qifd")
+        puts = tuple(c[0] for c in self._param_conv)
+        gets = tuple(c[1] for c in self._result_conv)
+        return _caller_factory(self.type)(self._entry, self._ref, values, views, puts, gets,
+                                          self._raise)
 
     @property
     def name(self) -> str:
@@ -200,18 +225,18 @@ class Func:
     def is_host(self) -> bool:
         return self._host is not None
 
-    @property
-    def has_native_entry(self) -> bool:
-        """Whether calls from Python take the compiled entry (`aot.abi.pyapi`) rather
-        than the portable cffi path."""
-        return self._host is None and self._call is not self._portable
-
     def call_portable(self, *args):
         """Call through the portable cffi path (the fallback of the compiled entry):
         same results, traps and argument errors, only slower."""
         if self._host is not None:
-            return self._host(*args)
+            return self._call(*args)
         return self._portable(*args)
+
+    @property
+    def has_native_entry(self) -> bool:
+        """Whether calls from Python take the compiled entry (`aot.abi.pyapi`) rather
+        than the portable cffi path."""
+        return self._host is None and "_py_entry" in self.__dict__
 
     def unchecked(self) -> UncheckedCall:
         """A preallocated value buffer bound to this function, for callers that know the
@@ -241,7 +266,7 @@ class Func:
             rconv = [converters(t, refs) for t in ft.results]
             for i, (c, a) in enumerate(zip(pconv, args)):
                 c[2](values[i], a, f"argument {i}")
-            result = self._host(*[c[1](values[i]) for i, c in enumerate(pconv)])
+            result = self._call(*[c[1](values[i]) for i, c in enumerate(pconv)])
             results = () if not ft.results else (result,) if len(ft.results) == 1 else result
             for i, (c, r) in enumerate(zip(rconv, results)):
                 c[0](values[i], r, f"result {i}")
@@ -254,11 +279,28 @@ class Func:
         return [c[3](values[i]) for i, c in enumerate(self._result_conv)]
 
     def _funcref_for_table(self):
-        if self._ref is None:
-            raise NotSupportedError(
-                "storing a host function into a table before an instance imports it"
-            )
+        if self._ref is None:  # a host function no instance has imported
+            self._ref = self._own_funcref()
         return self._ref
+
+    def _own_funcref(self):
+        """A VMFuncRef owned by this host function: its VMHostContext behind the
+        host-call trampoline of its type from any loaded artifact."""
+        found = host_trampoline(self.type)
+        if found is None:
+            raise NotSupportedError(
+                f"host function {self._name} of type {self.type} as a funcref: no loaded "
+                "module declares that type, so none could call it through a table")
+        addr, self._trampoline_artifact = found  # keeps the trampoline's code loaded
+        ref = ffi.new("VMFuncRef *")
+        ref.wasm_call = ffi.cast("void *", addr)
+        ref.type_id = canonical_type_id(self.type)
+        ref.vmctx = self._host_ctx
+        register_host_ref(address(ref), self)
+        return ref
+
+    def _note_placement(self, table, index: int) -> None:
+        """Told by `Table.set` that this function now sits in `table` (closures track it)."""
 
     def __repr__(self) -> str:
         kind = "host" if self._host is not None else "wasm"
@@ -306,11 +348,26 @@ class UncheckedCall:
 UncheckedCall.__call__ = UncheckedCall.__dict__["_call"]
 
 
-def _host_callback(ft: FuncType, fn: Callable):
+def _with_python_caller(fn: Callable, name: str) -> Callable:
+    """How Python calls a host function that wants its caller: with a Caller that has no
+    instance."""
+
+    def call(*args):
+        caller = Caller(None, name)
+        try:
+            return fn(caller, *args)
+        finally:
+            caller._expire()
+
+    return call
+
+
+def _host_callback(ft: FuncType, fn: Callable, access_caller: bool = False):
     """(cffi callback, on_error, put_results) of a host function: the cffi path does
     everything in `callback`; compiled trampolines call `fn` themselves and use
     `put_results` for results that are not a plain int/float, `on_error` when `fn` (or
-    a result conversion) raised."""
+    a result conversion) raised.  With `access_caller`, `fn` gets an `aot.Caller` for
+    the calling instance first (cffi path only)."""
     n_results = len(ft.results)
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
     if not any(t.is_ref for t in (*ft.params, *ft.results)):
@@ -320,8 +377,6 @@ def _host_callback(ft: FuncType, fn: Callable):
         def conversions(caller_vmctx):
             return gets, puts
     else:
-        from aot.loader.builtins import instances_by_vmctx
-
         def conversions(caller_vmctx):
             # References resolve through the calling instance's store.
             refs = instances_by_vmctx[address(caller_vmctx)].store._refs
@@ -347,7 +402,15 @@ def _host_callback(ft: FuncType, fn: Callable):
     def callback(host_ctx, caller_vmctx, values, count):
         try:
             gets, puts = conversions(caller_vmctx)
-            result = fn(*[g(values[i]) for i, g in enumerate(gets)])
+            args = [g(values[i]) for i, g in enumerate(gets)]
+            if access_caller:
+                caller = Caller(instances_by_vmctx.get(address(caller_vmctx)), name)
+                try:
+                    result = fn(caller, *args)
+                finally:
+                    caller._expire()
+            else:
+                result = fn(*args)
             store_results(puts, values, result)
             return 0
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread

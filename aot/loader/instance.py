@@ -11,7 +11,7 @@ from aot.errors import LinkError
 from aot.loader.builtins import BUILTIN_TABLE, instances_by_vmctx
 from aot.loader.ffi import address, ffi
 from aot.loader.func import Func, copy_funcref, raise_for_status
-from aot.loader.funcrefs import register_instance
+from aot.loader.funcrefs import register_instance, unregister_instance
 from aot.loader.global_ import Global
 from aot.loader.memory import Memory
 from aot.loader.store import Store
@@ -19,6 +19,12 @@ from aot.loader.table import Table
 from aot.wasm.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 
 Extern = Func | Memory | Table | Global
+
+_BYTES = ffi.typeof("uint8_t[]")
+_WORDS = ffi.typeof("uint64_t *")
+_VALUES = ffi.typeof("ValRaw[]")
+_FUNC_REFS = ffi.typeof("VMFuncRef *")
+_BUILTINS = address(BUILTIN_TABLE)
 
 
 def _limits_match(actual: Limits, expected: Limits) -> bool:
@@ -39,16 +45,16 @@ class Instance:
         art = module._artifact
         desc = art.desc
         layout: VMContextLayout = module._layout
-        resolved = self._resolve_imports(desc, imports or {})
+        resolved = self._resolve_imports(desc, imports or {}) if desc.imports else []
         store = self._choose_store(store, resolved)
         self.store = store
 
-        self._vmctx = vmctx = ffi.new("uint8_t[]", layout.size)
+        self._vmctx = vmctx = ffi.new(_BYTES, layout.size)
         base = address(vmctx)
-        words = ffi.cast("uint64_t *", vmctx)
-        ffi.cast("uint32_t *", vmctx)[0] = VMCTX_MAGIC
-        words[layout.STORE_CTX // 8] = address(store._ctx)
-        words[layout.BUILTINS // 8] = address(BUILTIN_TABLE)
+        words = ffi.cast(_WORDS, vmctx)
+        words[layout.MAGIC // 8] = VMCTX_MAGIC  # u32, and the reserved half stays 0
+        words[layout.STORE_CTX // 8] = store._ctx_addr
+        words[layout.BUILTINS // 8] = _BUILTINS
         ffi.memmove(vmctx + layout.TYPE_IDS, module._type_ids, 4 * len(desc.types))
 
         kinds = {k: [ext for imp, ext in resolved if imp.kind == k] for k in ExternKind}
@@ -62,19 +68,23 @@ class Instance:
         for g in kinds[ExternKind.GLOBAL]:
             g._bind_store(store)
         n_imported_globals = len(kinds[ExternKind.GLOBAL])
-        self._global_slots = ffi.new("ValRaw[]", max(len(desc.globals), 1))
+        self._global_slots = ffi.new(_VALUES, max(len(desc.globals), 1))
         self._globals: list[Global | None] = kinds[ExternKind.GLOBAL] + [None] * len(desc.globals)
+        at = layout.memories // 8
         for i, m in enumerate(self._memories):
-            words[layout.memory(i) // 8] = address(m._def)
+            words[at + i] = address(m._def)
+        at = layout.tables // 8
         for i, t in enumerate(self._tables):
-            words[layout.table(i) // 8] = address(t._def)
+            words[at + i] = address(t._def)
+        at = layout.globals // 8
         for i, g in enumerate(kinds[ExternKind.GLOBAL]):
-            words[layout.global_(i) // 8] = address(g._slot)
+            words[at + i] = address(g._slot)
+        slots = address(self._global_slots)
         for k in range(len(desc.globals)):
-            words[layout.global_(n_imported_globals + k) // 8] = address(self._global_slots + k)
+            words[at + n_imported_globals + k] = slots + 16 * k
 
         self._func_refs_addr = base + layout.func_refs
-        refs = ffi.cast("VMFuncRef *", self._func_refs_addr)
+        refs = ffi.cast(_FUNC_REFS, self._func_refs_addr)
         self._refs = refs
         self._imported_funcs: list[Func] = kinds[ExternKind.FUNC]
         type_ids = module._canonical_ids
@@ -87,6 +97,7 @@ class Instance:
         # The defined functions' VMFuncRefs are filled by the compiled init function.
         self._funcs: dict[int, Func] = {}
 
+        self._registered = self._func_refs_addr
         register_instance(self, self._func_refs_addr,
                           self._func_refs_addr + FuncRef.SIZE * len(desc.func_type_indices))
         instances_by_vmctx[base] = self
@@ -98,6 +109,11 @@ class Instance:
             raise_for_status(status, store)
         if desc.start is not None:
             self._func(desc.start)()
+
+    def __del__(self) -> None:
+        start = getattr(self, "_registered", None)
+        if start is not None:
+            unregister_instance(start)
 
     # --- imports ------------------------------------------------------------------------
 
@@ -214,7 +230,7 @@ class Exports(Mapping):
 
     def __init__(self, instance: Instance):
         self._instance = instance
-        self._by_name = {e.name: e for e in instance.module._artifact.desc.exports}
+        self._by_name = instance.module._exports_by_name
 
     def __getitem__(self, name: str) -> Extern:
         e = self._by_name.get(name)

@@ -6,8 +6,6 @@ to Python stay valid across `memory.grow`."""
 
 from __future__ import annotations
 
-import weakref
-
 from aot.abi.vmctx import MEMORY_RESERVATION
 from aot.errors import AotError
 from aot.loader.ffi import (
@@ -23,6 +21,8 @@ from aot.loader.ffi import (
     libc,
 )
 from aot.wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
+
+_DEF = ffi.typeof("VMMemoryDefinition *")
 
 
 class Memory:
@@ -47,9 +47,9 @@ class Memory:
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         if base == MAP_FAILED:
             raise MemoryError(f"cannot reserve {self._reserved} bytes of address space for a memory")
-        self._finalizer = weakref.finalize(self, libc.munmap, base, self._reserved)
-        self._def = ffi.new("VMMemoryDefinition *")
-        self._def.base = ffi.cast("uint8_t *", base)
+        self._base = base  # unmapped by __del__
+        self._def = ffi.new(_DEF)
+        self._def.base = base
         self._def.length = 0
         self._image = None
         if _image is not None:
@@ -63,6 +63,11 @@ class Memory:
             self._image = _image  # its descriptor must outlive the mapping's setup only
         if limits.min and not self._commit(limits.min * PAGE_SIZE):
             raise MemoryError(f"cannot allocate {limits.min} pages of memory")
+
+    def __del__(self) -> None:
+        base = getattr(self, "_base", None)
+        if base is not None:
+            libc.munmap(base, self._reserved)
 
     def _commit(self, new_length: int) -> bool:
         if libc.mprotect(self._def.base, new_length, PROT_READ | PROT_WRITE) != 0:

@@ -52,26 +52,38 @@ def fill_table(table_addr: int) -> None:
         ffi.memmove(ffi.cast("void *", table_addr), _TABLE, 8 * PYAPI_SIZE)
 
 
+_names: dict[str, object] = {}  # ml_name strings, shared (a builtin only borrows its name)
+
+
 class PythonEntry:
     """A builtin callable over one compiled Python entry, for one function: it owns
     the `PyEntryData` record and the method definition the builtin points to."""
 
-    __slots__ = ("_data", "_def", "_name", "builtin")
+    __slots__ = ("_record", "builtin")
 
     def __init__(self, entry_addr: int, callee, fallback, raiser, name: str, owner, *,
-                 array_entry=ffi.NULL, values=ffi.NULL) -> None:
-        self._data = ffi.new("PyEntryData *")
-        self._data.callee = callee
-        self._data.entry = ffi.cast("void *", array_entry)
-        self._data.values = values
+                 array_entry=0, values=ffi.NULL) -> None:
+        self._record = rec = ffi.new(_RECORD)
+        data = rec.data
+        data.callee = callee
+        data.entry = ffi.cast(_VOID_P, array_entry)
+        data.values = values
         # Borrowed references: `owner` keeps both alive as long as the builtin lives.
-        self._data.fallback = ffi.cast("void *", id(fallback))
-        self._data.raiser = ffi.cast("void *", id(raiser))
-        self._name = ffi.new("char[]", name.encode())
-        self._def = ffi.new("PyMethodDef *")
-        self._def.ml_name = self._name
-        self._def.ml_meth = ffi.cast("void *", entry_addr)
-        self._def.ml_flags = METH_FASTCALL
+        data.fallback = ffi.cast(_VOID_P, id(fallback))
+        data.raiser = ffi.cast(_VOID_P, id(raiser))
+        ml_name = _names.get(name)
+        if ml_name is None:
+            ml_name = _names.setdefault(name, ffi.new("char[]", name.encode()))
+        method = rec.def_
+        method.ml_name = ml_name
+        method.ml_meth = ffi.cast(_VOID_P, entry_addr)
+        method.ml_flags = METH_FASTCALL
         # `self` of the builtin is the record's address; its `__module__` slot keeps the
         # owner (and with it this object) alive.
-        self.builtin = _new_builtin(address(self._def), address(self._data), owner)
+        base = address(rec)
+        self.builtin = _new_builtin(base + _DEF_OFFSET, base, owner)
+
+
+_RECORD = ffi.typeof("PyEntryRecord *")
+_VOID_P = ffi.typeof("void *")
+_DEF_OFFSET = ffi.offsetof("PyEntryRecord", "def_")

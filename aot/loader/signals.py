@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import platform
 import threading
-import weakref
 
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import MAX_BACKTRACE, StoreCtx
@@ -267,28 +266,30 @@ def _claim(free: list[int], count_field: str) -> int:
         return slot
 
 
-def register_code(owner, begin: int, end: int) -> None:
-    """Mark [begin, end) as compiled wasm code for as long as `owner` lives."""
+def register_code(begin: int, end: int) -> int:
+    """Mark [begin, end) as compiled wasm code until `release_range` of the slot
+    returned (the owner calls it when it dies)."""
     slot = _claim(_free_ranges, "n_ranges")
     _state.ranges[2 * slot] = begin
     _state.ranges[2 * slot + 1] = end
-    weakref.finalize(owner, _release_range, slot)
+    return slot
 
 
-def _release_range(slot: int) -> None:
+def release_range(slot: int) -> None:
     _state.ranges[2 * slot + 1] = 0  # empty the range before anything else
     _state.ranges[2 * slot] = 0
     with _lock:
         _free_ranges.append(slot)
 
 
-def register_store(owner, ctx) -> None:
+def register_store(ctx) -> int:
+    """Mark a store context as one whose activations may fault, until `release_store`."""
     slot = _claim(_free_stores, "n_stores")
     _state.stores[slot] = ctx
-    weakref.finalize(owner, _release_store, slot)
+    return slot
 
 
-def _release_store(slot: int) -> None:
+def release_store(slot: int) -> None:
     _state.stores[slot] = ffi.NULL
     with _lock:
         _free_stores.append(slot)

@@ -3,13 +3,16 @@ it the execution state compiled code reads (stack limit, trap landing point)."""
 
 from __future__ import annotations
 
-from aot.abi.vmctx import INTERRUPT_SENTINEL
+from aot.abi.vmctx import INTERRUPT_SENTINEL, MAX_BACKTRACE, StoreCtx
 from aot.loader import signals
-from aot.loader.backtrace import new_buffer
-from aot.loader.ffi import ffi
+from aot.loader.ffi import address, ffi
 from aot.loader.refs import RefContext
 
 DEFAULT_MAX_WASM_STACK = 512 * 1024  # bytes, as wasmtime
+
+_BLOCK = ffi.typeof("uint64_t[]")
+_CTX = ffi.typeof("VMStoreContext *")
+_CTX_WORDS = StoreCtx.SIZE // 8
 
 
 class Store:
@@ -20,13 +23,20 @@ class Store:
     def __init__(self, max_wasm_stack: int = DEFAULT_MAX_WASM_STACK):
         if max_wasm_stack <= 0:
             raise ValueError("max_wasm_stack must be a positive number of bytes")
-        self._ctx = ffi.new("VMStoreContext *")
+        # One block: the context, then the buffer traps record return addresses in.
+        self._block = ffi.new(_BLOCK, _CTX_WORDS + MAX_BACKTRACE)
+        self._ctx = ffi.cast(_CTX, self._block)
+        self._ctx_addr = address(self._block)
+        self._ctx.backtrace = self._block + _CTX_WORDS
         self._ctx.max_wasm_stack = max_wasm_stack
         self._instances: list = []
         self._refs = RefContext(self)
-        self._backtrace = new_buffer()
-        self._ctx.backtrace = self._backtrace
-        signals.register_store(self, self._ctx)  # for faults in guard-mode code
+        self._signal_slot = signals.register_store(self._ctx)  # faults in guard-mode code
+
+    def __del__(self) -> None:
+        slot = getattr(self, "_signal_slot", None)
+        if slot is not None:
+            signals.release_store(slot)
 
     @property
     def max_wasm_stack(self) -> int:

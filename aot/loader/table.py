@@ -84,7 +84,27 @@ class Table:
 
     def set(self, index: int, value) -> None:
         self._check(index)
-        self._elems[index] = ffi.cast("void *", self._word(value))
+        word = self._word(value)
+        if value is not None and self.type.elem == ValType.FUNCREF:
+            value._note_placement(self, index)  # closures remember their tables (or refuse)
+        self._elems[index] = ffi.cast("void *", word)
+
+    __getitem__ = get
+    __setitem__ = set
+
+    def _clear_word(self, word: int) -> int:
+        """Set every element equal to `word` to null; return how many there were."""
+        n = self._def.length
+        data = ffi.buffer(self._elems, 8 * n)[:]
+        needle = word.to_bytes(8, "little")
+        cleared = 0
+        i = data.find(needle)
+        while i >= 0:
+            if i % 8 == 0:  # a whole element, not bytes straddling two
+                self._elems[i // 8] = ffi.NULL
+                cleared += 1
+            i = data.find(needle, i + 1)
+        return cleared
 
     def __repr__(self) -> str:
         return f"<aot.Table {self.type}, size {self.size}>"
