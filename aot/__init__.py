@@ -7,23 +7,40 @@
 """
 
 from aot.abi.traps import TrapCode
-from aot.codegen.options import CompileOptions
-from aot.compiler import compile, compile_artifact, compile_file, load
+from aot.compiler import load
 from aot.errors import (
     AotError,
     ArtifactError,
     CompileError,
+    Exit,
     LinkError,
     NotSupportedError,
     Trap,
 )
-from aot.loader import Func, Global, Instance, Memory, Module, Store, Table
+from aot.loader import Caller, Closure, Func, Global, Instance, Linker, Memory, Module, Store, Table
 from aot.version import __version__
 from aot.wasm.types import FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 
 __all__ = [
-    "AotError", "ArtifactError", "CompileError", "CompileOptions", "Func", "FuncType", "Global",
-    "GlobalType", "Instance", "Limits", "LinkError", "Memory", "MemoryType", "Module",
-    "NotSupportedError", "Store", "Table", "TableType", "Trap", "TrapCode", "ValType",
+    "AotError", "ArtifactError", "Caller", "Closure", "CompileError", "CompileOptions", "Exit", "Func", "FuncType", "Global",
+    "GlobalType", "Instance", "Limits", "LinkError", "Linker", "Memory", "MemoryType", "Module",
+    "NotSupportedError", "Store", "Table", "TableType", "Trap", "TrapCode", "ValType", "WasiConfig", "WasiCtx",
     "compile", "compile_artifact", "compile_file", "load", "__version__",
 ]
+
+# The compiler (LLVM) and WASI are imported on first use: a process that only loads
+# artifacts never pays for them.
+_COMPILER = {"compile": "aot.compiler", "compile_artifact": "aot.compiler",
+             "compile_file": "aot.compiler", "CompileOptions": "aot.codegen.options",
+             "WasiConfig": "aot.wasi", "WasiCtx": "aot.wasi"}
+
+
+def __getattr__(name: str):
+    where = _COMPILER.get(name)
+    if where is None:
+        raise AttributeError(f"module 'aot' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value

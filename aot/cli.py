@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from aot.errors import AotError, Trap
+from aot.errors import AotError, Exit, Trap
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input: invalid wasm, incompatible artifact, missing import, I/O
@@ -74,16 +74,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not record wasm frames when a trap happens")
 
     r = add_command(
-        "run", help="instantiate a module and call one of its exports",
+        "run", help="run a WASI program, or call one export of a module",
         description="Instantiate FILE (a .wasm module, compiled on the fly, or an artifact "
-        "from `aot compile`) and call the export NAME with ARGS, printing each result on "
-        "its own line. Integers may be decimal or 0x-hex; floats accept inf and nan.",
+        "from `aot compile`). Without --invoke, FILE is a WASI command: its _start runs with "
+        "ARGS as its arguments (after the program name; put them after `--` when they start "
+        "with -), and aot exits with the program's exit code. With --invoke, the export NAME "
+        "is called with ARGS, and each result is printed on its own line; integers may be "
+        "decimal or 0x-hex, floats accept inf and nan. A module that imports "
+        "wasi_snapshot_preview1 gets WASI either way.",
     )
     r.add_argument("file", help="a .wasm module or a compiled artifact")
-    r.add_argument("--invoke", required=True, metavar="NAME", help="the exported function to call")
-    r.add_argument("args", nargs="*", help="arguments, one per parameter")
+    r.add_argument("--invoke", metavar="NAME", help="the exported function to call")
+    r.add_argument("args", nargs="*", help="the program's arguments, or NAME's arguments")
     r.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
                    help="optimization level when FILE is .wasm (default 2)")
+    r.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                   help="give the program the host directory HOST, named GUEST inside "
+                        "(default: HOST); it reaches nothing outside (repeatable)")
+    r.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
+                   help="set an environment variable for the program; NAME alone passes "
+                        "the host's value (repeatable)")
 
     k = add_command(
         "cache", help="list, inspect, clear or prune the artifact cache",
@@ -113,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `aot run FILE [options] -- ARGS`: everything after `--` is the program's, verbatim.
+    program_args: list[str] = []
+    if argv[:1] == ["run"] and "--" in argv:
+        split = argv.index("--")
+        argv, program_args = argv[:split], argv[split + 1:]
     # `aot run FILE --invoke NAME 1 2`: argparse binds the `args` positional before it
     # sees --invoke, so the values after NAME arrive as extras.
     args, extra = parser.parse_known_args(argv)
@@ -120,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command != "run" or any(e.startswith("--") for e in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.args = list(args.args) + extra
+    if program_args:
+        args.args = list(args.args) + program_args
     try:
         return COMMANDS[args.command](args)
     except Trap as trap:
@@ -175,32 +193,76 @@ def _parse_arg(text: str, t, index: int):
     raise AotError(f"argument {index}: {t} arguments cannot be given on the command line")
 
 
+def _wasi_config(args: argparse.Namespace):
+    from aot.wasi import WasiConfig
+
+    env = []
+    for item in args.env:
+        name, eq, value = item.partition("=")
+        if not name:
+            raise AotError(f"--env {item!r}: the variable name is empty")
+        if eq:
+            env.append((name, value))
+        elif name in os.environ:
+            env.append((name, os.environ[name]))
+    preopens = []
+    for item in args.dir:
+        host, sep, guest = item.partition("::")
+        if not host or (sep and not guest):
+            raise AotError(f"--dir {item!r}: expected HOST or HOST::GUEST")
+        preopens.append((host, guest or host))
+    program_args = [] if args.invoke else list(args.args)
+    return WasiConfig(args=[args.file, *program_args], env=env, preopens=preopens)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from aot.loader.func import Func
+    from aot.wasi import MODULE, WasiCtx
 
     module = _load_any(args.file, args.opt_level)
-    if module.imports:
-        needed = ", ".join(f"{i.module}::{i.name}" for i in module.imports)
-        raise AotError(f"the module needs imports that `aot run` cannot provide: {needed}")
-    instance = module.instantiate()
-    exports = instance.exports
-    if args.invoke not in exports or not isinstance(exports[args.invoke], Func):
-        funcs = [n for n in exports if isinstance(exports[n], Func)]
-        raise AotError(f"no exported function {args.invoke!r} (functions: {', '.join(funcs) or 'none'})")
-    func = exports[args.invoke]
-    params = func.type.params
-    if len(args.args) != len(params):
-        raise AotError(f"{args.invoke} takes {len(params)} arguments "
-                       f"({' '.join(map(str, params)) or 'none'}), {len(args.args)} given")
-    values = [_parse_arg(a, t, i) for i, (a, t) in enumerate(zip(args.args, params))]
-    try:
-        result = func(*values)
-    except (OverflowError, TypeError) as exc:  # argument checks of the call path
-        raise AotError(str(exc)) from None
+    uses_wasi = any(i.module == MODULE for i in module.imports)
+    other = [f"{i.module}::{i.name}" for i in module.imports if i.module != MODULE]
+    if other:
+        raise AotError(f"the module needs imports that `aot run` cannot provide: {', '.join(other)}")
+    if args.invoke is None and not uses_wasi and "_start" not in {e.name for e in module.exports}:
+        raise AotError("the module is not a WASI command (no _start export): "
+                       "give --invoke NAME to call one of its exports")
+    if (args.dir or args.env) and not uses_wasi:
+        raise AotError("--dir and --env need a module that imports wasi_snapshot_preview1")
+    with WasiCtx(_wasi_config(args)) as wasi:
+        try:
+            instance = wasi.instantiate(module)
+        except Exit as exc:  # proc_exit in the start function
+            return _exit_status(exc.code)
+        if args.invoke is None:
+            return _exit_status(wasi.start(instance))
+        exports = instance.exports
+        if args.invoke not in exports or not isinstance(exports[args.invoke], Func):
+            funcs = [n for n in exports if isinstance(exports[n], Func)]
+            raise AotError(f"no exported function {args.invoke!r} (functions: {', '.join(funcs) or 'none'})")
+        func = exports[args.invoke]
+        params = func.type.params
+        if len(args.args) != len(params):
+            raise AotError(f"{args.invoke} takes {len(params)} arguments "
+                           f"({' '.join(map(str, params)) or 'none'}), {len(args.args)} given")
+        values = [_parse_arg(a, t, i) for i, (a, t) in enumerate(zip(args.args, params))]
+        sys.stdout.flush()  # before anything the wasm writes to fd 1 itself
+        try:
+            result = func(*values)
+        except (OverflowError, TypeError) as exc:  # argument checks of the call path
+            raise AotError(str(exc)) from None
+        except Exit as exc:
+            return _exit_status(exc.code)
     results = () if result is None else result if isinstance(result, tuple) else (result,)
     for r in results:
         print(r)
     return EXIT_OK
+
+
+def _exit_status(code: int) -> int:
+    """proc_exit's code as a process exit status: one the OS cannot carry (past 255)
+    becomes 1 rather than wrapping around, possibly to 0."""
+    return code if 0 <= code <= 255 else EXIT_ERROR
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:

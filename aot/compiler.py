@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aot.cache import Cache, cache_key, write_atomic
-from aot.codegen import CompileOptions, compile_module, fingerprint
 from aot.errors import ArtifactError, CompileError
 from aot.loader import Artifact, Module
-from aot.wasm import parse
+
+if TYPE_CHECKING:
+    from aot.codegen import CompileOptions
 
 WasmSource = bytes | bytearray | memoryview | str | os.PathLike
 
@@ -27,6 +29,9 @@ def _read_wasm(wasm: WasmSource) -> bytes:
 
 def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None) -> bytes:
     """Compile wasm to the bytes of an ELF shared object (an aot artifact)."""
+    from aot.codegen import CompileOptions, compile_module  # LLVM: only when compiling
+    from aot.wasm import parse
+
     module = parse(_read_wasm(wasm))
     return compile_module(module, options or CompileOptions())
 
@@ -46,6 +51,8 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
     Artifacts are kept in the content-addressed cache (`aot.cache`): compiling the same
     bytes with the same compiler and options again only loads.  `cache` may be False
     (always compile, keep nothing), a directory, or a `Cache`."""
+    from aot.codegen import CompileOptions, fingerprint
+
     data = _read_wasm(wasm)
     opts = CompileOptions(opt_level=opt_level, **options)
     if cache is False:

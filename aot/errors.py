@@ -48,6 +48,15 @@ class ArtifactError(AotError):
     """A compiled artifact cannot be loaded: corrupt, truncated, foreign or incompatible."""
 
 
+class Exit(AotError):
+    """A WASI program called proc_exit: `code` is its exit status.  Raised out of the
+    wasm call that reached proc_exit, after unwinding the wasm stack."""
+
+    def __init__(self, code: int):
+        super().__init__(f"the WASI program exited with code {code}")
+        self.code = code
+
+
 @dataclass(frozen=True)
 class Frame:
     """One frame of a wasm backtrace (innermost first).  A host function between wasm

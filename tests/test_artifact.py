@@ -138,3 +138,9 @@ def test_verification_mark_skips_the_checksum_only_while_the_file_is_unchanged(t
     assert _mark(other) is None
     assert aot.load(other).instantiate().exports.a(1) == 2
     assert _mark(other) is not None
+
+
+def test_fault_state_layout_matches_what_the_compiled_handler_reads():
+    from aot.loader import signals
+
+    assert signals.layout_matches()

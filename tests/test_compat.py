@@ -57,8 +57,23 @@ def test_other_aot_version(artifact, tmp_path):
 
 
 def test_other_llvm_version(artifact, tmp_path):
-    bad = with_fingerprint(artifact, tmp_path / "l.so", llvm_version="17.0.6")
+    bad = with_fingerprint(artifact, tmp_path / "l.so", llvm_version="17.0.6",
+                           llvmlite_version="0.42.0")
     refused(bad, "compiled with LLVM 17.0.6, this aot uses LLVM")
+
+
+def test_same_llvmlite_means_same_llvm(artifact, tmp_path):
+    """The loader does not load LLVM to learn its version when the artifact was built
+    with this very llvmlite release (which carries one LLVM)."""
+    import llvmlite
+
+    from aot.loader import compat
+
+    _, fp = read_trailer(artifact.read_bytes())
+    assert fp.llvmlite_version == llvmlite.__version__
+    assert compat._same_llvm(fp)
+    older = with_fingerprint(artifact, tmp_path / "o.so", llvmlite_version="")
+    assert aot.load(older).instantiate() is not None  # compared the LLVM versions: equal
 
 
 def test_other_architecture(artifact, tmp_path):

@@ -18,9 +18,13 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
     [18] Python entries: one `METH_FASTCALL` function per module type, or null where
          the type has values other than numbers
     [19] the unchecked Python entry (`aot.abi.pyapi`)
-    [20] host-call trampolines, one per module type (`n_types` pointers; types that are
-         equal share one): what a host function of that type needs for a VMFuncRef
-         of its own, e.g. to sit in a table without having been imported
+    [20] host-call trampolines by type index (`n_types` pointers, equal types share
+         one): for each type that call_indirect names or an imported function has,
+         else null.  What a host function of that type needs for a VMFuncRef of its
+         own, e.g. to sit in a table without having been imported
+    [21] the guard-page fault handler `void (int, siginfo_t *, void *)`, or null
+         (non-x86-64 targets): see `aot.abi.faults`
+    [22] the handler's `AotFaultState **`, written by the loader that installs it
 
 The memory image (wasmtime's "memory images"): when a module defines memory 0 and all
 its active data segments have constant offsets within the initial size, the compiler
@@ -37,7 +41,7 @@ from __future__ import annotations
 
 VTABLE_SYMBOL = "aot_vtable"
 VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
-ABI_VERSION = 6
+ABI_VERSION = 7
 
 
 class VTable:
@@ -62,7 +66,9 @@ class VTable:
     PY_ENTRIES = 18
     PY_UNCHECKED = 19
     HOST_TRAMPOLINES_BY_TYPE = 20
-    SIZE = 21
+    FAULT_HANDLER = 21
+    FAULT_STATE = 22
+    SIZE = 23
 
 
 MEMORY_IMAGE_ALIGN = 4096  # the page size the image is mapped with

@@ -45,6 +45,7 @@ class Fingerprint:
     cpu: str
     features: tuple[str, ...]  # CPU features the code may use, sorted
     options: dict = field(default_factory=dict)  # every codegen option
+    llvmlite_version: str = ""  # the binding that carried `llvm_version`
 
     def to_json(self) -> bytes:
         d = asdict(self)
@@ -55,7 +56,7 @@ class Fingerprint:
     def from_json(cls, data: bytes) -> Fingerprint:
         d = json.loads(data)
         return cls(d["aot_version"], d["llvm_version"], d["triple"], d["cpu"],
-                   tuple(d["features"]), dict(d["options"]))
+                   tuple(d["features"]), dict(d["options"]), d.get("llvmlite_version", ""))
 
     @property
     def arch(self) -> str:

@@ -7,10 +7,13 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aot.abi.artifact import ABI_VERSION
 from aot.abi.vmctx import VMContextLayout
-from aot.wasm.module import Module
+
+if TYPE_CHECKING:
+    from aot.wasm.module import Module
 from aot.wasm.types import (
     VALTYPE_BY_NAME,
     ExternKind,

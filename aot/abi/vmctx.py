@@ -44,9 +44,8 @@ Memory picture of one instance (all fields 8-byte aligned, little-endian):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import cached_property
 
 POINTER_SIZE = 8
 
@@ -163,37 +162,30 @@ class VMContextLayout:
     BUILTINS = 16
     TYPE_IDS = 32
 
-    @cached_property  # read at every instantiation
-    def memories(self) -> int:
-        return _align(self.TYPE_IDS + 4 * self.n_types, 8)
+    # Region offsets, computed once (read at every instantiation).
+    memories: int = field(init=False, repr=False)
+    tables: int = field(init=False, repr=False)
+    globals: int = field(init=False, repr=False)
+    func_refs: int = field(init=False, repr=False)
+    data_lengths: int = field(init=False, repr=False)
+    elem_lengths: int = field(init=False, repr=False)
+    elem_items: int = field(init=False, repr=False)
+    size: int = field(init=False, repr=False)
 
-    @cached_property  # read at every instantiation
-    def tables(self) -> int:
-        return self.memories + POINTER_SIZE * self.n_memories
-
-    @cached_property  # read at every instantiation
-    def globals(self) -> int:
-        return self.tables + POINTER_SIZE * self.n_tables
-
-    @cached_property  # read at every instantiation
-    def func_refs(self) -> int:
-        return self.globals + POINTER_SIZE * self.n_globals
-
-    @cached_property  # read at every instantiation
-    def data_lengths(self) -> int:
-        return self.func_refs + FuncRef.SIZE * self.n_funcs
-
-    @cached_property  # read at every instantiation
-    def elem_lengths(self) -> int:
-        return self.data_lengths + 8 * self.n_datas
-
-    @cached_property  # read at every instantiation
-    def elem_items(self) -> int:
-        return self.elem_lengths + 8 * self.n_elems
-
-    @cached_property  # read at every instantiation
-    def size(self) -> int:
-        return self.elem_items + POINTER_SIZE * self.n_elem_items
+    def __post_init__(self) -> None:
+        at = _align(self.TYPE_IDS + 4 * self.n_types, 8)
+        for name, count, width in (
+            ("memories", self.n_memories, POINTER_SIZE),
+            ("tables", self.n_tables, POINTER_SIZE),
+            ("globals", self.n_globals, POINTER_SIZE),
+            ("func_refs", self.n_funcs, FuncRef.SIZE),
+            ("data_lengths", self.n_datas, 8),
+            ("elem_lengths", self.n_elems, 8),
+            ("elem_items", self.n_elem_items, POINTER_SIZE),
+        ):
+            object.__setattr__(self, name, at)  # frozen: set once, here
+            at += count * width
+        object.__setattr__(self, "size", at)
 
     def type_id(self, type_index: int) -> int:
         return self.TYPE_IDS + 4 * type_index

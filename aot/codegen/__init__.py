@@ -13,7 +13,7 @@ from aot.wasm.module import Module
 
 def compile_to_ir(module: Module, options: CompileOptions) -> str:
     tm = target_machine(options, options.target)
-    return str(translate_module(module, options, _triple(options), str(tm.target_data)))
+    return translate_module(module, options, _triple(options), str(tm.target_data))
 
 
 def _triple(options: CompileOptions) -> str:
@@ -30,16 +30,18 @@ def fingerprint(options: CompileOptions) -> Fingerprint:
         features = tuple(sorted(k for k, on in llvm.get_host_cpu_features().items() if on))
     else:
         features = CPU_FEATURES.get(cpu, ())
+    import llvmlite
+
     return Fingerprint(full_version(), llvm_version(), _triple(options), cpu, features,
-                       options.as_dict())
+                       options.as_dict(), llvmlite.__version__)
 
 
 def compile_module(module: Module, options: CompileOptions) -> bytes:
     """Compile a decoded, validated module to an artifact: an ELF shared object followed
     by the fingerprint trailer (`aot.abi.fingerprint`)."""
     tm = target_machine(options, options.target)
-    ir_module = translate_module(module, options, _triple(options), str(tm.target_data))
-    obj = optimize_and_emit(str(ir_module), tm, options.opt_level)
+    ir_text = translate_module(module, options, _triple(options), str(tm.target_data))
+    obj = optimize_and_emit(ir_text, tm, options.opt_level)
     return append_trailer(link_shared_object(obj), fingerprint(options))
 
 

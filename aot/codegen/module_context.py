@@ -81,6 +81,9 @@ class ModuleContext:
         # (last) bracket the compiled code.
         self.text_begin = self.text_marker("aot_text_begin")
         self.escaping = self._escaping_functions()
+        # Type indices named by call_indirect (filled while translating): the artifact
+        # has a host-call trampoline for each (`VTable.HOST_TRAMPOLINES_BY_TYPE`).
+        self.indirect_types: set[int] = set()
         self.internal_funcs: dict[int, ir.Function] = {}
         for idx in range(self.n_imported_funcs, len(self.func_types)):
             self.internal_funcs[idx] = self._declare_internal(idx)

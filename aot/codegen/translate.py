@@ -9,9 +9,10 @@ from aot.abi.artifact import ABI_VERSION, MEMORY_IMAGE_ALIGN, VTABLE_MAGIC, VTAB
 from aot.abi.metadata import encode_metadata, encode_names
 from aot.abi.pyapi import has_python_entry
 from aot.abi.signatures import type_key
+from aot.codegen import faulthandler
 from aot.codegen.function import translate_function
 from aot.codegen.init import define_init
-from aot.codegen.llvmtypes import I8, I32, I64, PTR
+from aot.codegen.llvmtypes import I8, I32, I64, PTR, VOID
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.options import CompileOptions
 from aot.codegen.pyentry import PyApiTable, define_python_entry, define_unchecked_entry
@@ -19,7 +20,8 @@ from aot.codegen.trampolines import define_array_entry, define_host_trampoline, 
 from aot.wasm.module import Module
 
 
-def translate_module(module: Module, options: CompileOptions, triple: str, data_layout: str) -> ir.Module:
+def translate_module(module: Module, options: CompileOptions, triple: str, data_layout: str) -> str:
+    """The LLVM IR text of the whole artifact."""
     mc = ModuleContext(module, options, triple, data_layout)
     first_defined = mc.n_imported_funcs
     for i, body in enumerate(module.codes):
@@ -30,9 +32,10 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
         for idx in range(first_defined, len(mc.func_types))
     ]
     pyapi = PyApiTable(mc.ir)
-    # One host-call trampoline per distinct module type, shared by the imported functions
-    # of that type; the per-type array lets the loader give any host function of one of
-    # these types a VMFuncRef (call_indirect only reaches functions of module types).
+    # One host-call trampoline per distinct type, shared by the imported functions of that
+    # type.  The per-type array (types named by call_indirect, the only way wasm reaches
+    # a funcref, and imported ones) lets the loader give a host function of such a type a
+    # VMFuncRef of its own; other types cost no code.
     host_by_type: dict[str, ir.Function] = {}
 
     def host_trampoline(ft) -> ir.Function:
@@ -43,17 +46,23 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
         return host_by_type[key]
 
     host_trampolines = [host_trampoline(mc.func_types[idx]) for idx in range(first_defined)]
-    host_by_type_index = [host_trampoline(ft) for ft in module.types]
+    host_by_type_index = [
+        host_trampoline(ft) if t in mc.indirect_types or type_key(ft) in host_by_type else None
+        for t, ft in enumerate(module.types)]
     entries = [define_array_entry(mc, t) for t in range(len(module.types))]
     py_entries = [define_python_entry(mc, pyapi, ft, t, entries[t]) if has_python_entry(ft) else None
                   for t, ft in enumerate(module.types)]
     init = define_init(mc, {first_defined + i: f for i, f in enumerate(wasm_calls) if f is not None})
     py_unchecked = define_unchecked_entry(mc, pyapi)
     text_end = mc.text_marker("aot_text_end")  # defined last: code ends here
+    fault = None
+    if faulthandler.supports(triple):  # after text_end: not itself wasm code
+        fault = faulthandler.declare_fault_handler(
+            mc.ir, mc.intrinsic("llvm.eh.sjlj.longjmp", VOID, [PTR]))
     metadata = encode_metadata(module, options.as_dict())
     _define_vtable(mc, metadata, encode_names(module), init, host_trampolines, host_by_type_index,
-                   entries, text_end, pyapi.table, py_entries, py_unchecked)
-    return mc.ir
+                   entries, text_end, pyapi.table, py_entries, py_unchecked, fault)
+    return faulthandler.render(str(mc.ir))
 
 
 def _pointer_array(mc: ModuleContext, name: str, fns: list) -> ir.GlobalVariable:
@@ -82,7 +91,7 @@ def _memory_image(mc: ModuleContext) -> ir.Value:
 
 
 def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, host_by_type_index,
-                   entries, text_end, pyapi_table, py_entries, py_unchecked) -> None:
+                   entries, text_end, pyapi_table, py_entries, py_unchecked, fault) -> None:
     meta = _bytes_global(mc, "aot_metadata", metadata)
     func_types = ir.GlobalVariable(mc.ir, ir.ArrayType(I32, len(mc.type_indices)), name="aot_func_types")
     func_types.linkage = "internal"
@@ -111,6 +120,8 @@ def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, ho
         VTable.PY_UNCHECKED: py_unchecked,
         VTable.HOST_TRAMPOLINES_BY_TYPE: _pointer_array(mc, "aot_host_trampolines_by_type",
                                                         host_by_type_index),
+        VTable.FAULT_HANDLER: fault[0] if fault else ir.Constant(PTR, None),
+        VTable.FAULT_STATE: fault[1] if fault else ir.Constant(PTR, None),
     }
     values = [fields[i] for i in range(VTable.SIZE)]
     ty = ir.LiteralStructType([v.type for v in values])

@@ -72,7 +72,7 @@ class Artifact:
         sym = libc.dlsym(self.lib, VTABLE_SYMBOL.encode())
         if sym == ffi.NULL:
             raise ArtifactError(f"{path}: not an aot artifact (no {VTABLE_SYMBOL} symbol)")
-        vt = ffi.cast("uint64_t *", sym)
+        vt = ffi.cast(_WORDS, sym)
         if vt[VTable.MAGIC] != VTABLE_MAGIC:
             raise ArtifactError(f"{path}: not an aot artifact (bad vtable magic)")
         if vt[VTable.ABI_VERSION] != ABI_VERSION:
@@ -81,11 +81,11 @@ class Artifact:
                 f"this aot reads ABI {ABI_VERSION}"
             )
         self.vtable = vt
-        raw = ffi.unpack(ffi.cast("char *", vt[VTable.METADATA]), vt[VTable.METADATA_LEN])
+        raw = ffi.unpack(ffi.cast(_CHARS, vt[VTable.METADATA]), vt[VTable.METADATA_LEN])
         # Per-function tables stay in the mapped artifact: read where used, not parsed.
-        n_funcs = vt[VTable.N_FUNCS]
-        func_types = ffi.cast(f"uint32_t(*)[{n_funcs}]", vt[VTable.FUNC_TYPES])[0]
-        names = LazyNames(lambda: ffi.unpack(ffi.cast("char *", vt[VTable.NAMES]), vt[VTable.NAMES_LEN]))
+        func_types = memoryview(
+            ffi.buffer(ffi.cast(_CHARS, vt[VTable.FUNC_TYPES]), 4 * vt[VTable.N_FUNCS])).cast("I")
+        names = LazyNames(lambda: ffi.unpack(ffi.cast(_CHARS, vt[VTable.NAMES]), vt[VTable.NAMES_LEN]))
         try:
             self.desc: ModuleDesc = decode_metadata(raw, func_types, names)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
@@ -104,7 +104,7 @@ class Artifact:
         register_artifact(self)
         if self.desc.options.get("bounds_checks") == "guard":
             # Accesses past a memory's end fault: the handler must know this code.
-            signals.ensure_installed()
+            signals.ensure_installed(vt[VTable.FAULT_HANDLER], vt[VTable.FAULT_STATE])
             self._code_slot = signals.register_code(vt[VTable.TEXT_BEGIN], vt[VTable.TEXT_END])
 
     def _find_memory_image(self, path: str, fd: int, vt) -> tuple[int, int, int]:
@@ -145,7 +145,7 @@ class Artifact:
             raise ArtifactError(f"{path}: cannot be loaded here: " + "; ".join(problems))
         # libc's dlopen/dlsym directly: cffi's ffi.dlopen would build a library class
         # per artifact, and only one symbol is ever needed.
-        handle = libc.dlopen(_dlopen_name(path, fd).encode(), RTLD_NOW | RTLD_LOCAL)
+        handle = libc.dlopen(_dlopen_name(path, fd, st).encode(), RTLD_NOW | RTLD_LOCAL)
         if handle == ffi.NULL:
             raise ArtifactError(f"{path}: cannot be loaded as a shared object: {_dlerror()}")
         return handle
@@ -203,10 +203,14 @@ def _judge(raw: bytes, expect: dict | None) -> tuple[Fingerprint, tuple[str, ...
         return fp, tuple(incompatibilities(fp, expect))
 
 
+_WORDS = ffi.typeof("uint64_t *")
+_CHARS = ffi.typeof("char *")
+
+
 def _words(addr: int, n: int) -> list[int]:
     if n == 0:
         return []
-    return list(ffi.cast("uint64_t *", addr)[0:n])
+    return ffi.cast(_WORDS, addr)[0:n]
 
 
 def _headers(fd: int) -> bytes:
@@ -256,12 +260,11 @@ def _read_fd(path: str, fd: int):
 _mapped_files: dict[str, tuple[int, int]] = {}
 
 
-def _dlopen_name(path: str, fd: int) -> str:
+def _dlopen_name(path: str, fd: int, st: os.stat_result) -> str:
     """The name to dlopen.  glibc hands back an object already loaded under the same name,
     even when the file behind the name has since been replaced (a rebuilt cache entry):
     then the verified file is opened through its descriptor, which maps it anew."""
     real = os.path.abspath(path)
-    st = os.fstat(fd)
     ident = (st.st_dev, st.st_ino)
     first = _mapped_files.setdefault(real, ident)
     if first == ident:

@@ -25,16 +25,55 @@ def host_arch() -> str:
 
 @cache
 def host_llvm_version() -> str:
-    import llvmlite.binding as llvm
+    import llvmlite.binding as llvm  # ~60 ms: only when the llvmlite versions differ
 
     return ".".join(map(str, llvm.llvm_version_info))
 
 
+def _same_llvm(fp: Fingerprint) -> bool:
+    import llvmlite  # the package alone: no LLVM loaded
+
+    # The same llvmlite release carries the same LLVM: no need to load it to ask.
+    if fp.llvmlite_version and fp.llvmlite_version == llvmlite.__version__:
+        return True
+    return fp.llvm_version == host_llvm_version()
+
+
+# LLVM's names for x86 features whose /proc/cpuinfo flag is spelled otherwise.
+_CPUINFO_NAMES = {"sahf": "lahf_lm", "sse3": "pni", "sse4.1": "sse4_1", "sse4.2": "sse4_2",
+                  "bmi": "bmi1", "lzcnt": "abm", "pclmul": "pclmulqdq", "cx8": "cx8",
+                  "64bit": "lm", "crc32": "sse4_2", "rdrnd": "rdrand"}
+
+
 @cache
-def host_cpu_features() -> frozenset[str]:
+def _cpuinfo_flags() -> frozenset[str] | None:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return None
+
+
+@cache
+def _llvm_cpu_features() -> frozenset[str]:
     import llvmlite.binding as llvm
 
     return frozenset(k for k, on in llvm.get_host_cpu_features().items() if on)
+
+
+def missing_cpu_features(features: tuple[str, ...]) -> list[str]:
+    """The features in `features` this CPU lacks.  Read from /proc/cpuinfo where the
+    names are known (loading LLVM to ask costs more than the whole load otherwise)."""
+    flags = _cpuinfo_flags() if host_arch() == "x86_64" else None
+    if flags is not None:
+        names = [_CPUINFO_NAMES.get(f, f.replace(".", "_")) for f in features]
+        if all(n in flags or n.startswith("avx512") for n in names):
+            return [f for f, n in zip(features, names) if n not in flags]
+    have = _llvm_cpu_features()
+    return [f for f in features if f not in have]
 
 
 def _describe_option(name: str, built, wanted) -> str:
@@ -50,12 +89,12 @@ def incompatibilities(fp: Fingerprint, expect: dict | None = None) -> list[str]:
     out = []
     if fp.aot_version != full_version():
         out.append(f"compiled by aot {fp.aot_version}, this is aot {full_version()}")
-    if fp.llvm_version != host_llvm_version():
+    if not _same_llvm(fp):
         out.append(f"compiled with LLVM {fp.llvm_version}, this aot uses LLVM {host_llvm_version()}")
     if _arch(fp.arch) != host_arch():
         out.append(f"compiled for {fp.triple}, this machine is {host_arch()}")
     else:
-        missing = [f for f in fp.features if f not in host_cpu_features()]
+        missing = missing_cpu_features(fp.features)
         if missing:
             which = ", ".join(missing)
             verb = "lacks" if len(missing) == 1 else "lack"

@@ -3,28 +3,29 @@ symbol, and the few libc calls memories need."""
 
 from __future__ import annotations
 
-import cffi
+from aot.loader.cdecls import DECLARATIONS
 
-from aot.abi.pyapi import C_DECLARATIONS as PYAPI_DECLARATIONS
-from aot.abi.vmctx import C_DECLARATIONS
 
-ffi = cffi.FFI()
-ffi.cdef(C_DECLARATIONS)
-ffi.cdef(PYAPI_DECLARATIONS)
-ffi.cdef(
-    """
-    void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset);
-    int mprotect(void *addr, size_t len, int prot);
-    int munmap(void *addr, size_t length);
-    void *memmove(void *dst, const void *src, size_t n);
-    void *memset(void *dst, int c, size_t n);
-    void *memcpy(void *dst, const void *src, size_t n);
-    void *dlopen(const char *filename, int flags);
-    void *dlsym(void *handle, const char *symbol);
-    char *dlerror(void);
-    int dlinfo(void *handle, int request, void *info);
-    """
-)
+def _make_ffi():
+    """The pre-parsed FFI (`aot.loader.ffi_build`) when it matches the declarations,
+    else one parsed now."""
+    import zlib
+
+    try:
+        from aot.loader import _cffi_abi
+    except ImportError:
+        _cffi_abi = None
+    if _cffi_abi is not None and getattr(_cffi_abi, "DECLARATIONS_CRC", None) == zlib.crc32(
+            DECLARATIONS.encode()):
+        return _cffi_abi.ffi
+    import cffi
+
+    parsed = cffi.FFI()
+    parsed.cdef(DECLARATIONS)
+    return parsed
+
+
+ffi = _make_ffi()
 libc = ffi.dlopen(None)
 
 PROT_NONE = 0

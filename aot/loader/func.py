@@ -290,7 +290,8 @@ class Func:
         if found is None:
             raise NotSupportedError(
                 f"host function {self._name} of type {self.type} as a funcref: no loaded "
-                "module declares that type, so none could call it through a table")
+                "module calls that type with call_indirect or imports a function of it, so "
+                "none has the compiled trampoline it needs (and no wasm could call it)")
         addr, self._trampoline_artifact = found  # keeps the trampoline's code loaded
         ref = ffi.new("VMFuncRef *")
         ref.wasm_call = ffi.cast("void *", addr)

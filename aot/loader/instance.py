@@ -25,6 +25,7 @@ _WORDS = ffi.typeof("uint64_t *")
 _VALUES = ffi.typeof("ValRaw[]")
 _FUNC_REFS = ffi.typeof("VMFuncRef *")
 _BUILTINS = address(BUILTIN_TABLE)
+_NO_IMPORTS: dict = {k: () for k in ExternKind}
 
 
 def _limits_match(actual: Limits, expected: Limits) -> bool:
@@ -57,19 +58,20 @@ class Instance:
         words[layout.BUILTINS // 8] = _BUILTINS
         ffi.memmove(vmctx + layout.TYPE_IDS, module._type_ids, 4 * len(desc.types))
 
-        kinds = {k: [ext for imp, ext in resolved if imp.kind == k] for k in ExternKind}
+        kinds = ({k: [ext for imp, ext in resolved if imp.kind == k] for k in ExternKind}
+                 if resolved else _NO_IMPORTS)
         # Memory 0, when defined here, starts as the artifact's memory image (if any).
         image = art.memory_image
-        self._memories: list[Memory] = kinds[ExternKind.MEMORY] + [
-            Memory(t, _image=image if i == 0 else None) for i, t in enumerate(desc.memories)]
-        self._tables: list[Table] = kinds[ExternKind.TABLE] + [Table(t) for t in desc.tables]
+        self._memories: list[Memory] = [*kinds[ExternKind.MEMORY], *(
+            Memory(t, _image=image if i == 0 else None) for i, t in enumerate(desc.memories))]
+        self._tables: list[Table] = [*kinds[ExternKind.TABLE], *(Table(t) for t in desc.tables)]
         for t in self._tables:
             t._bind_store(store)
         for g in kinds[ExternKind.GLOBAL]:
             g._bind_store(store)
         n_imported_globals = len(kinds[ExternKind.GLOBAL])
         self._global_slots = ffi.new(_VALUES, max(len(desc.globals), 1))
-        self._globals: list[Global | None] = kinds[ExternKind.GLOBAL] + [None] * len(desc.globals)
+        self._globals: list[Global | None] = [*kinds[ExternKind.GLOBAL], *[None] * len(desc.globals)]
         at = layout.memories // 8
         for i, m in enumerate(self._memories):
             words[at + i] = address(m._def)
@@ -86,7 +88,7 @@ class Instance:
         self._func_refs_addr = base + layout.func_refs
         refs = ffi.cast(_FUNC_REFS, self._func_refs_addr)
         self._refs = refs
-        self._imported_funcs: list[Func] = kinds[ExternKind.FUNC]
+        self._imported_funcs: list[Func] = list(kinds[ExternKind.FUNC])
         type_ids = module._canonical_ids
         for i, f in enumerate(self._imported_funcs):
             tid = type_ids[desc.func_type_indices[i]]

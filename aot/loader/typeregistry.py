@@ -40,8 +40,8 @@ def register_artifact_types(artifact) -> None:
 
 def host_trampoline(ft: FuncType) -> tuple[int, object] | None:
     """(address, artifact) of a host-call trampoline for type `ft` from a live artifact,
-    or None when no loaded artifact declares the type.  The caller keeps the artifact
-    alive as long as it uses the address."""
+    or None when no loaded artifact has one (`VTable.HOST_TRAMPOLINES_BY_TYPE`).  The
+    caller keeps the artifact alive as long as it uses the address."""
     tid = canonical_type_id(ft)
     with _lock:
         found = _live(tid)
