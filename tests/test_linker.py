@@ -109,7 +109,7 @@ def test_mistyped_import_names_both_types():
     assert "(func (param i32) (result i64))" in str(info.value)
     assert "(func (param i64))" in str(info.value)
     module = compile('(module (import "env" "m" (global i32)))')
-    with pytest.raises(aot.LinkError, match=r"env::m: expected global \(global i32\), got memory"):
+    with pytest.raises(aot.LinkError, match=r"env::m: expected \(global i32\), got a memory"):
         linker.instantiate(module)
 
 

@@ -127,7 +127,7 @@ class Instance:
             namespace = imports.get(imp.module)
             value = None if namespace is None else namespace.get(imp.name)
             if value is None:
-                raise LinkError(f"unknown import: {where} ({imp.kind} {imp.type}) has not been defined")
+                raise LinkError(f"unknown import: {where} has not been defined: expected {imp.type}")
             resolved.append((imp, _coerce_import(imp, value, where)))
         return resolved
 
@@ -202,8 +202,8 @@ def _coerce_import(imp, value: Any, where: str) -> Extern:
         return Global(expected, value)
     actual_kind = next((k for cls, k in _KIND_OF.items() if isinstance(value, cls)), None)
     if actual_kind != kind:
-        got = actual_kind if actual_kind is not None else type(value).__name__
-        raise LinkError(f"incompatible import type for {where}: expected {kind} {expected}, got {got}")
+        got = f"a {actual_kind}" if actual_kind is not None else f"a {type(value).__name__}"
+        raise LinkError(f"incompatible import type for {where}: expected {expected}, got {got}")
     if kind == ExternKind.FUNC:
         ok = value.type == expected
         actual: FuncType | TableType | MemoryType | GlobalType = value.type
