@@ -126,11 +126,14 @@ class Artifact:
             st = os.fstat(fd)
             size = st.st_size if data is None else len(data)
             _check_header(path, os.pread(fd, 64, 0) if data is None else data[:64])
-            tail_at = size - TRAILER_TAIL.size
-            tail = os.pread(fd, TRAILER_TAIL.size, tail_at) if data is None else data[tail_at:]
-            json_start, json_end, crc = parse_tail(bytes(tail), size)
-            raw = (os.pread(fd, json_end - json_start, json_start) if data is None
-                   else bytes(data[json_start:json_end]))
+            # The trailer and, nearly always, the fingerprint before it: one read.
+            end_at = max(size - _END_READ, 0)
+            end = os.pread(fd, size - end_at, end_at) if data is None else data[end_at:]
+            json_start, json_end, crc = parse_tail(bytes(end[-TRAILER_TAIL.size:]), size)
+            if json_start >= end_at:
+                raw = bytes(end[json_start - end_at:json_end - end_at])
+            else:
+                raw = os.pread(fd, json_end - json_start, json_start)
             self.fingerprint, problems = _judge(raw, expect)
             if data is not None:
                 check_crc(data, crc)
@@ -203,6 +206,7 @@ def _judge(raw: bytes, expect: dict | None) -> tuple[Fingerprint, tuple[str, ...
         return fp, tuple(incompatibilities(fp, expect))
 
 
+_END_READ = 4096  # bytes read from the end of a file for its trailer
 _WORDS = ffi.typeof("uint64_t *")
 _CHARS = ffi.typeof("char *")
 
