@@ -48,12 +48,16 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
             cache: bool | str | os.PathLike | Cache = True, **options) -> Module:
     """Compile a wasm module (bytes or a path) and load it, ready to instantiate.
 
-    Artifacts are kept in the content-addressed cache (`aot.cache`): compiling the same
-    bytes with the same compiler and options again only loads.  `cache` may be False
-    (always compile, keep nothing), a directory, or a `Cache`."""
+    The code is for this machine's CPU (`target_cpu="native"`, like wasmtime's
+    `Module`); artifacts meant to travel come from `compile_file` / `aot compile`, which
+    default to the portable `x86-64-v2`.  Artifacts are kept in the content-addressed
+    cache (`aot.cache`), whose key includes the CPU features: compiling the same bytes
+    with the same compiler and options again only loads.  `cache` may be False (always
+    compile, keep nothing), a directory, or a `Cache`."""
     from aot.codegen import CompileOptions, fingerprint
 
     data = _read_wasm(wasm)
+    options.setdefault("target_cpu", "native" if not options.get("target") else None)
     opts = CompileOptions(opt_level=opt_level, **options)
     if cache is False:
         return _compile_uncached(data, opts)

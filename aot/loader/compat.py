@@ -41,8 +41,9 @@ def _same_llvm(fp: Fingerprint) -> bool:
 
 # LLVM's names for x86 features whose /proc/cpuinfo flag is spelled otherwise.
 _CPUINFO_NAMES = {"sahf": "lahf_lm", "sse3": "pni", "sse4.1": "sse4_1", "sse4.2": "sse4_2",
-                  "bmi": "bmi1", "lzcnt": "abm", "pclmul": "pclmulqdq", "cx8": "cx8",
-                  "64bit": "lm", "crc32": "sse4_2", "rdrnd": "rdrand"}
+                  "bmi": "bmi1", "lzcnt": "abm", "pclmul": "pclmulqdq", "64bit": "lm",
+                  "crc32": "sse4_2", "rdrnd": "rdrand", "sha": "sha_ni",
+                  "prfchw": "3dnowprefetch", "shstk": "user_shstk"}
 
 
 @cache
