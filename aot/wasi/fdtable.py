@@ -12,21 +12,18 @@ import stat
 from aot.wasi import layout as L
 from aot.wasi.errno import Errno, WasiError
 
+_FILETYPES = (
+    (stat.S_ISREG, L.FILETYPE_REGULAR_FILE),
+    (stat.S_ISDIR, L.FILETYPE_DIRECTORY),
+    (stat.S_ISCHR, L.FILETYPE_CHARACTER_DEVICE),
+    (stat.S_ISBLK, L.FILETYPE_BLOCK_DEVICE),
+    (stat.S_ISLNK, L.FILETYPE_SYMBOLIC_LINK),
+    (stat.S_ISSOCK, L.FILETYPE_SOCKET_STREAM),
+)
+
 
 def filetype_of(mode: int) -> int:
-    if stat.S_ISREG(mode):
-        return L.FILETYPE_REGULAR_FILE
-    if stat.S_ISDIR(mode):
-        return L.FILETYPE_DIRECTORY
-    if stat.S_ISCHR(mode):
-        return L.FILETYPE_CHARACTER_DEVICE
-    if stat.S_ISBLK(mode):
-        return L.FILETYPE_BLOCK_DEVICE
-    if stat.S_ISLNK(mode):
-        return L.FILETYPE_SYMBOLIC_LINK
-    if stat.S_ISSOCK(mode):
-        return L.FILETYPE_SOCKET_STREAM
-    return L.FILETYPE_UNKNOWN
+    return next((kind for test, kind in _FILETYPES if test(mode)), L.FILETYPE_UNKNOWN)
 
 
 def filestat_of(st: os.stat_result) -> tuple:
