@@ -118,3 +118,30 @@ def test_a_fault_outside_wasm_reaches_the_previous_handler():
     assert "survived" not in proc.stdout
     assert proc.returncode == -11  # killed by SIGSEGV, after faulthandler ran
     assert "Fatal Python error: Segmentation fault" in proc.stderr
+
+
+@pytest.mark.parametrize("bounds", ["guard", "explicit"])
+def test_a_reused_reservation_keeps_nothing_of_the_memory_before(bounds):
+    """Memories that are gone give their address space to the next ones, wiped: the new
+    memory reads zeros and its own length is the limit again."""
+    import gc
+
+    from aot.loader.ffi import address
+
+    module = aot.compile(wat("""(module (import "env" "mem" (memory 1 4))
+      (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))"""),
+                         bounds_checks=bounds)
+    gc.collect()  # nothing else is released between the two memories below
+    first = aot.Memory(min=1, max=4)
+    first.grow(2)
+    first.write(0, b"\xab")
+    first.write(2 * 65536 + 5, b"\xef")
+    base = address(first._def.base)
+    del first  # no reference cycle: its reservation goes back now
+    second = aot.Memory(min=1, max=4)
+    assert address(second._def.base) == base
+    assert second.read(0, 4096) == bytes(4096)
+    exports = module.instantiate({"env": {"mem": second}}).exports
+    assert exports.load(0) == 0
+    with pytest.raises(aot.Trap, match="out of bounds memory access"):
+        exports.load(2 * 65536 + 5)

@@ -162,6 +162,7 @@ def encode_metadata(module: Module, options: dict | None = None) -> bytes:
 
 
 _KINDS = {str(k): k for k in ExternKind}
+_decode_json = json.JSONDecoder().decode
 
 
 def decode_metadata(data: bytes, func_type_indices: Sequence[int],
@@ -169,7 +170,7 @@ def decode_metadata(data: bytes, func_type_indices: Sequence[int],
     """Parse a module description; the per-function tables come from the artifact
     directly.  Raises ValueError (or KeyError/TypeError) on a malformed document; the
     loader turns those into ArtifactError."""
-    doc = json.loads(data)
+    doc = _decode_json(data.decode())  # str: json.loads would sniff the encoding first
     if doc.get("abi_version") != ABI_VERSION:
         raise ValueError(f"metadata ABI version {doc.get('abi_version')} != {ABI_VERSION}")
     types = [_func_type(tuple(p), tuple(r)) for p, r in doc["types"]]

@@ -6,6 +6,8 @@ to Python stay valid across `memory.grow`."""
 
 from __future__ import annotations
 
+import builtins  # the constructor's min/max keywords shadow the builtins
+
 from aot.abi.vmctx import MEMORY_RESERVATION
 from aot.errors import AotError
 from aot.loader.ffi import (
@@ -23,6 +25,35 @@ from aot.loader.ffi import (
 from aot.wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
 
 _DEF = ffi.typeof("VMMemoryDefinition *")
+
+# Reservations of memories that are gone, wiped back to untouched inaccessible address
+# space, for the next memories (a small form of wasmtime's pooling): creating and tearing
+# down an 8 GiB mapping per instance costs more than wiping the few pages one used.
+_POOL: list = []
+_POOL_MAX = 16
+_RESERVE_FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
+
+
+def _reserve():
+    try:
+        return _POOL.pop()
+    except IndexError:
+        pass
+    base = libc.mmap(ffi.NULL, MEMORY_RESERVATION, PROT_NONE, _RESERVE_FLAGS, -1, 0)
+    if base == MAP_FAILED:
+        raise MemoryError(f"cannot reserve {MEMORY_RESERVATION} bytes of address space for a memory")
+    return base
+
+
+def _release(base, used: int) -> None:
+    # Fresh pages over everything the memory made accessible (its image included): the
+    # next memory sees zeros and faults past its own length, nothing of this one.
+    if len(_POOL) < _POOL_MAX and (
+            used == 0 or libc.mmap(base, used, PROT_NONE, _RESERVE_FLAGS | MAP_FIXED, -1, 0)
+            != MAP_FAILED):
+        _POOL.append(base)
+    else:
+        libc.munmap(base, MEMORY_RESERVATION)
 
 
 class Memory:
@@ -43,11 +74,9 @@ class Memory:
         # The whole guard-mode range, whatever the maximum: code compiled without bounds
         # checks may touch any address up to it, and must fault past the length.
         self._reserved = MEMORY_RESERVATION
-        base = libc.mmap(ffi.NULL, self._reserved, PROT_NONE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        if base == MAP_FAILED:
-            raise MemoryError(f"cannot reserve {self._reserved} bytes of address space for a memory")
-        self._base = base  # unmapped by __del__
+        base = _reserve()
+        self._base = base  # given back by __del__
+        self._high = 0  # bytes ever made accessible: what __del__ must wipe
         self._def = ffi.new(_DEF)
         self._def.base = base
         self._def.length = 0
@@ -67,12 +96,13 @@ class Memory:
     def __del__(self) -> None:
         base = getattr(self, "_base", None)
         if base is not None:
-            libc.munmap(base, self._reserved)
+            _release(base, self._high)
 
     def _commit(self, new_length: int) -> bool:
         if libc.mprotect(self._def.base, new_length, PROT_READ | PROT_WRITE) != 0:
             return False
         self._def.length = new_length
+        self._high = builtins.max(self._high, new_length)
         return True
 
     # --- what wasm sees ------------------------------------------------------------------
