@@ -16,7 +16,7 @@ import pytest
 import aot
 from aot.cli import EXIT_ERROR, EXIT_OK, EXIT_TRAP, main
 from tests.conftest import wat
-from tests.wasi_support import compiled, example, run_aot, run_wasmtime
+from tests.wasi_support import compiled, example, run_aot, run_aot_cli, run_wasmtime
 
 
 def both(tmp_path: Path, name: str, **kw):
@@ -25,6 +25,8 @@ def both(tmp_path: Path, name: str, **kw):
     pytest.importorskip("wasmtime")
     theirs = run_wasmtime(name, tmp_path / f"{name}.wasmtime.out", **kw)
     assert (mine.code, mine.stdout.decode()) == (theirs.code, theirs.stdout.decode())
+    cli = run_aot_cli(name, **kw)  # and `aot run`, whose exit status is the program's
+    assert (cli.code, cli.stdout.decode()) == (theirs.code, theirs.stdout.decode())
     return mine
 
 

@@ -32,11 +32,27 @@ class Outcome:
 
 
 def run_aot(name: str, args=(), env=(), preopen: Path | None = None, guest: str = ".") -> Outcome:
-    config = aot.WasiConfig(args=[name, *args], env=list(env), stdout="capture", stderr="null",
+    config = aot.WasiConfig(args=[f"{name}.wasm", *args], env=list(env), stdout="capture", stderr="null",
                             preopens=[(preopen, guest)] if preopen is not None else [])
     with aot.WasiCtx(config) as wasi:
         code = wasi.run(compiled(name))
         return Outcome(code, wasi.stdout)
+
+
+def run_aot_cli(name: str, args=(), env=(), preopen: Path | None = None,
+                guest: str = ".") -> Outcome:
+    """`aot run` in a subprocess, as a user types it: its stdout and its exit status."""
+    import subprocess
+    import sys
+
+    # Run from the examples folder: argv[0] is then `NAME.wasm`, as for the others.
+    argv = [sys.executable, "-m", "aot", "run", example(name).name]
+    if preopen is not None:
+        argv += ["--dir", f"{preopen}::{guest}"]
+    for key, value in env:
+        argv += ["--env", f"{key}={value}"]
+    proc = subprocess.run([*argv, "--", *args], capture_output=True, timeout=120, cwd=EXAMPLES)
+    return Outcome(proc.returncode, proc.stdout)
 
 
 def run_wasmtime(name: str, out_file: Path, args=(), env=(), preopen: Path | None = None,
@@ -46,7 +62,7 @@ def run_wasmtime(name: str, out_file: Path, args=(), env=(), preopen: Path | Non
     engine = wasmtime.Engine()
     store = wasmtime.Store(engine)
     config = wasmtime.WasiConfig()
-    config.argv = [name, *args]
+    config.argv = [f"{name}.wasm", *args]
     config.env = list(env)
     if preopen is not None:
         config.preopen_dir(str(preopen), guest)
