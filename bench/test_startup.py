@@ -104,3 +104,32 @@ def test_second_instance(benchmark, artifacts, size, engine):
             store = wasmtime.Store(wt_engine)
             wasmtime.Instance(store, module, [])
         benchmark(run)
+
+
+# A new process each round: what a service pays at start-up, imports included (Python's
+# own start is in both; `python` alone is the floor).
+PROCESS = {
+    "aot": "import aot; print(aot.load({path!r}).instantiate().exports.fib(20))",
+    "wasmtime": ("import wasmtime; e = wasmtime.Engine(); s = wasmtime.Store(e); "
+                 "m = wasmtime.Module.deserialize_file(e, {path!r}); "
+                 "print(wasmtime.Instance(s, m, []).exports(s)['fib'](s, 20))"),
+    "python": "print(6765)",
+}
+
+
+@pytest.mark.parametrize("engine", ["aot", "wasmtime", "python"])
+def test_new_process_to_first_call(benchmark, artifacts, engine):
+    import subprocess
+    import sys
+
+    tmp, _, _ = artifacts["small"]
+    benchmark.group = "new process: import, load, instantiate, first call (small)"
+    path = str(tmp / ("small.cwasm" if engine == "wasmtime" else "small.so"))
+    code = PROCESS[engine].format(path=path)
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        assert out.stdout.strip() == "6765"
+
+    benchmark.pedantic(run, rounds=15, warmup_rounds=1)
