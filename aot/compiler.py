@@ -7,11 +7,11 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aot.cache import Cache, cache_key, write_atomic
 from aot.errors import ArtifactError, CompileError
 from aot.loader import Artifact, Module
 
 if TYPE_CHECKING:
+    from aot.cache import Cache
     from aot.codegen import CompileOptions
 
 WasmSource = bytes | bytearray | memoryview | str | os.PathLike
@@ -40,6 +40,8 @@ def compile_file(wasm: WasmSource, output: str | os.PathLike,
                  options: CompileOptions | None = None) -> Path:
     """Compile wasm and write the artifact to `output` (atomically)."""
     output = Path(output)
+    from aot.cache import write_atomic
+
     write_atomic(output, compile_artifact(wasm, options), artifact=True)
     return output
 
@@ -54,6 +56,7 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
     cache (`aot.cache`), whose key includes the CPU features: compiling the same bytes
     with the same compiler and options again only loads.  `cache` may be False (always
     compile, keep nothing), a directory, or a `Cache`."""
+    from aot.cache import Cache, cache_key  # like the compiler: not needed to load
     from aot.codegen import CompileOptions, fingerprint
 
     data = _read_wasm(wasm)
