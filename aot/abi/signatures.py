@@ -36,6 +36,10 @@ from __future__ import annotations
 
 from aot.wasm.types import FuncType
 
+# Python ints an i32 argument accepts: its signed and its unsigned spelling (as
+# wasmtime-py).  The portable path and the compiled Python entries both hold to it.
+I32_ARG_MIN, I32_ARG_MAX = -(2**31), 2**32 - 1
+
 
 def values_slots(ft: FuncType) -> int:
     """Slots of the ValRaw buffer for an array entry or host call of this type."""

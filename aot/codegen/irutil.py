@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from aot.codegen.llvmtypes import I8, I32, I64, PTR
+from aot.codegen.llvmtypes import I8, I32, I64, PTR, llvm_type
+from aot.wasm.types import ValType
 
 
 def gep_bytes(b: ir.IRBuilder, base: ir.Value, offset: int | ir.Value, name: str = "") -> ir.Value:
@@ -14,6 +15,15 @@ def gep_bytes(b: ir.IRBuilder, base: ir.Value, offset: int | ir.Value, name: str
             return base
         offset = ir.Constant(I64, offset)
     return b.gep(base, [offset], source_etype=I8, inbounds=True, name=name)
+
+
+def slot_load(b: ir.IRBuilder, values: ir.Value, index: int, t: ValType) -> ir.Value:
+    """Value slot `index` of a ValRaw buffer (16 bytes a slot, `aot.abi.signatures`)."""
+    return b.load(gep_bytes(b, values, 16 * index), typ=llvm_type(t), align=8)
+
+
+def slot_store(b: ir.IRBuilder, v: ir.Value, values: ir.Value, index: int) -> None:
+    b.store(v, gep_bytes(b, values, 16 * index), align=8)
 
 
 def set_string_attr(fn: ir.Function, key: str, value: str) -> None:

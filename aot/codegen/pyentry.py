@@ -8,13 +8,18 @@ from __future__ import annotations
 from llvmlite import ir
 
 from aot.abi.pyapi import PYAPI_SIZE, PYOBJECT_TYPE_OFFSET, PyApi, PyEntryData
-from aot.abi.signatures import values_slots
+from aot.abi.signatures import I32_ARG_MAX, I32_ARG_MIN, values_slots
 from aot.abi.vmctx import HostCtx
-from aot.codegen.irutil import alloca_bytes, gep_bytes, indirect_call, load_at
+from aot.codegen.irutil import (
+    alloca_bytes,
+    gep_bytes,
+    indirect_call,
+    load_at,
+    slot_load,
+    slot_store,
+)
 from aot.codegen.llvmtypes import F32, F64, I32, I64, PTR, VOID
 from aot.wasm.types import FuncType, ValType
-
-I32_MIN, I32_MAX = -(2**31), 2**32 - 1  # an i32 argument takes the signed and unsigned range
 
 # The C signature of each table entry used here.
 _FNTY = {
@@ -89,8 +94,8 @@ class PyApiTable:
         v = self.call(b, PyApi.PyLong_AsLongLongAndOverflow, [obj, overflow])
         fits = b.icmp_signed("==", b.load(overflow, typ=I32), ir.Constant(I32, 0))
         if t == ValType.I32:
-            fits = b.and_(fits, b.icmp_signed(">=", v, ir.Constant(I64, I32_MIN)))
-            fits = b.and_(fits, b.icmp_signed("<=", v, ir.Constant(I64, I32_MAX)))
+            fits = b.and_(fits, b.icmp_signed(">=", v, ir.Constant(I64, I32_ARG_MIN)))
+            fits = b.and_(fits, b.icmp_signed("<=", v, ir.Constant(I64, I32_ARG_MAX)))
         done = fn.append_basic_block("int.ok")
         b.cbranch(fits, done, slow)
         b.position_at_end(done)
@@ -105,10 +110,6 @@ class PyApiTable:
         if t == ValType.F32:
             return self.call(b, PyApi.PyFloat_FromDouble, [b.fpext(v, F64)])
         return self.call(b, PyApi.PyFloat_FromDouble, [v])
-
-
-def _llvm(t: ValType) -> ir.Type:
-    return {ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64: F64}[t]
 
 
 def define_python_entry(mc, api: PyApiTable, ft: FuncType, type_index: int,
@@ -129,15 +130,14 @@ def define_python_entry(mc, api: PyApiTable, ft: FuncType, type_index: int,
     for i, t in enumerate(ft.params):
         obj = b.load(gep_bytes(b, args, 8 * i), typ=PTR, align=8)
         v = api.from_python(b, obj, t, fallback, overflow)
-        b.store(v, gep_bytes(b, values, 16 * i), align=8)
+        slot_store(b, v, values, i)
 
     callee = load_at(b, data, PyEntryData.CALLEE, PTR)
     tstate = api.call(b, PyApi.PyEval_SaveThread, [])
     status = b.call(array_entry, [callee, values])
     api.call(b, PyApi.PyEval_RestoreThread, [tstate])
     _branch_on_status(mc, api, b, data, status)
-    results = [api.to_python(b, b.load(gep_bytes(b, values, 16 * i), typ=_llvm(t), align=8), t)
-               for i, t in enumerate(ft.results)]
+    results = [api.to_python(b, slot_load(b, values, i, t), t) for i, t in enumerate(ft.results)]
     if not results:
         none = api.addr(b, PyApi.Py_NoneStruct)
         api.call(b, PyApi.Py_IncRef, [none])

@@ -19,23 +19,17 @@ from aot.codegen.irutil import (
     gep_bytes,
     indirect_call,
     load_at,
+    slot_load,
+    slot_store,
     store_at,
     store_atomic,
 )
-from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type
+from aot.codegen.llvmtypes import I32, I64, PTR
 from aot.codegen.module_context import ModuleContext, wasm_call_fnty
 from aot.codegen.pyentry import PyApiTable, emit_native_host_call
-from aot.wasm.types import FuncType, ValType
+from aot.wasm.types import FuncType
 
 JMP_BUF = ir.ArrayType(PTR, 5)  # the layout llvm.eh.sjlj.setjmp expects
-
-
-def slot_load(b: ir.IRBuilder, values: ir.Value, index: int, t: ValType) -> ir.Value:
-    return b.load(gep_bytes(b, values, 16 * index), typ=llvm_type(t), align=8)
-
-
-def slot_store(b: ir.IRBuilder, v: ir.Value, values: ir.Value, index: int) -> None:
-    b.store(v, gep_bytes(b, values, 16 * index), align=8)
 
 
 def define_wasm_call(mc: ModuleContext, index: int) -> ir.Function:

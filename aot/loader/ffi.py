@@ -9,14 +9,13 @@ from aot.loader.cdecls import DECLARATIONS
 def _make_ffi():
     """The pre-parsed FFI (`aot.loader.ffi_build`) when it matches the declarations,
     else one parsed now."""
-    import zlib
+    from aot.loader.ffi_build import declarations_crc  # light: cffi is imported lazily
 
     try:
         from aot.loader import _cffi_abi
     except ImportError:
         _cffi_abi = None
-    if _cffi_abi is not None and getattr(_cffi_abi, "DECLARATIONS_CRC", None) == zlib.crc32(
-            DECLARATIONS.encode()):
+    if _cffi_abi is not None and getattr(_cffi_abi, "DECLARATIONS_CRC", None) == declarations_crc():
         return _cffi_abi.ffi
     import cffi
 

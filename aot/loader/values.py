@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import operator
 
+from aot.abi.signatures import I32_ARG_MAX, I32_ARG_MIN
 from aot.wasm.types import ValType
 
-I32_MIN, I32_MAX = -(2**31), 2**32 - 1
 I64_MIN, I64_MAX = -(2**63), 2**64 - 1
 
 
@@ -33,7 +33,7 @@ def check_float(value, what: str) -> float:
 
 
 def _put_i32(slot, value, what):
-    slot.i64 = check_int(value, I32_MIN, I32_MAX, what)
+    slot.i64 = check_int(value, I32_ARG_MIN, I32_ARG_MAX, what)
 
 
 def _put_i64(slot, value, what):

@@ -14,11 +14,10 @@ from aot.abi.signatures import has_ret_area
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import FuncRef, TableDef
 from aot.codegen.function import FunctionTranslator
-from aot.codegen.irutil import gep_bytes, indirect_call, load_at
+from aot.codegen.irutil import gep_bytes, indirect_call, load_at, slot_load
 from aot.codegen.llvmtypes import I32, I64, PTR
 from aot.codegen.module_context import wasm_call_fnty
 from aot.codegen.ops.registry import stateful
-from aot.codegen.trampolines import slot_load
 from aot.wasm.instr import Instr
 from aot.wasm.types import FuncType
 
