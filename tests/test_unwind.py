@@ -1,9 +1,11 @@
 """Native tools see named wasm frames: gdb stops inside a compiled wasm function and
 unwinds through the wasm callers and the entry trampoline back into Python, using the
-artifact's symbols and .eh_frame."""
+artifact's symbols and .eh_frame.  gdb learns of shared objects from the dynamic loader,
+so the artifact is loaded with `AOT_LOADER=dlopen` (`aot.loader.mapping`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -34,6 +36,7 @@ def test_gdb_backtrace_shows_named_wasm_frames(tmp_path):
          "-ex", "break wasm_f0_inner", "-ex", "run", "-ex", "bt", "-ex", "continue",
          "--args", sys.executable, str(script)],
         capture_output=True, text=True, timeout=300,
+        env={**os.environ, "AOT_LOADER": "dlopen"},  # gdb finds code through the dynamic loader
     )
     out = proc.stdout
     frames = [line for line in out.splitlines() if line.startswith("#")]

@@ -32,7 +32,19 @@ stores the initial contents once, page-aligned, and the init function does not c
 those segments; the loader maps the image copy-on-write at the start of each instance's
 memory instead (no copy, no page touched until wasm uses it).
 
-Every pointer is resolved by the dynamic loader at `dlopen`.  The metadata is UTF-8 JSON
+Pointers are offsets (wasmtime's "no relocations left at load"): each address word
+(`ADDRESS_WORDS`) holds its target's address less the vtable's, and each entry of the
+tables it points to (words 8, 10, 18, 20) its target's address less the table's; 0 is
+null.  The linker fixes them, so the artifact has no dynamic relocation, and the
+loader maps it with a few `mmap`s, without the dynamic loader (`aot.loader.mapping`).
+
+The loader finds the vtable through an ELF note at the start of the file (section
+`VTABLE_NOTE_SECTION`, its own PT_NOTE): name `VTABLE_NOTE_NAME`, type `NT_AOT_VTABLE`,
+and as descriptor one i64, the vtable's address less the note's.  It lies among the
+bytes read with the program headers.  `aot_vtable` stays the one dynamic symbol, for
+`dlopen` + `dlsym` (`AOT_LOADER=dlopen`) and other tools.
+
+The metadata is UTF-8 JSON
 following `METADATA_SCHEMA` below: everything the loader needs to instantiate the module
 without re-reading the wasm.
 """
@@ -41,7 +53,10 @@ from __future__ import annotations
 
 VTABLE_SYMBOL = "aot_vtable"
 VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
-ABI_VERSION = 7
+VTABLE_NOTE_SECTION = ".note.aot"
+VTABLE_NOTE_NAME = b"aot"
+NT_AOT_VTABLE = 1
+ABI_VERSION = 8
 
 
 class VTable:
@@ -69,6 +84,16 @@ class VTable:
     FAULT_HANDLER = 21
     FAULT_STATE = 22
     SIZE = 23
+
+
+# The vtable words that hold an address (as an offset from the vtable); the others are
+# numbers.
+ADDRESS_WORDS = frozenset({
+    VTable.METADATA, VTable.INIT, VTable.FUNC_TYPES, VTable.HOST_TRAMPOLINES, VTable.ENTRIES,
+    VTable.TEXT_BEGIN, VTable.TEXT_END, VTable.NAMES, VTable.MEMORY_IMAGE, VTable.PY_API,
+    VTable.PY_ENTRIES, VTable.PY_UNCHECKED, VTable.HOST_TRAMPOLINES_BY_TYPE,
+    VTable.FAULT_HANDLER, VTable.FAULT_STATE,
+})
 
 
 MEMORY_IMAGE_ALIGN = 4096  # the page size the image is mapped with

@@ -176,7 +176,7 @@ def decode_metadata(data: bytes, func_type_indices: Sequence[int],
     types = [_func_type(tuple(p), tuple(r)) for p, r in doc["types"]]
     if len(func_type_indices) != doc["n_funcs"]:
         raise ValueError("function count and function type table disagree")
-    counters = dict.fromkeys(ExternKind, 0)
+    counters = dict.fromkeys(ExternKind, 0) if doc["imports"] else {}
     imports = []
     for i in doc["imports"]:
         kind = _KINDS[i["kind"]]

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from aot.abi.artifact import ABI_VERSION, MEMORY_IMAGE_ALIGN, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
+from aot.abi.artifact import (
+    ABI_VERSION,
+    MEMORY_IMAGE_ALIGN,
+    NT_AOT_VTABLE,
+    VTABLE_MAGIC,
+    VTABLE_NOTE_NAME,
+    VTABLE_NOTE_SECTION,
+    VTABLE_SYMBOL,
+    VTable,
+)
 from aot.abi.metadata import encode_metadata, encode_names
 from aot.abi.pyapi import has_python_entry
 from aot.abi.signatures import type_key
@@ -65,12 +74,21 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
     return faulthandler.render(str(mc.ir))
 
 
+def _relative(target, table: ir.GlobalVariable) -> ir.Constant:
+    """`target`'s address as an offset from `table` (0 for null): fixed when linking, as
+    a PC-relative relocation, so the artifact needs no relocation at load
+    (`aot.abi.artifact`)."""
+    if target is None or (isinstance(target, ir.Constant) and target.constant is None):
+        return ir.Constant(I64, 0)
+    return target.ptrtoint(I64).sub(table.ptrtoint(I64))
+
+
 def _pointer_array(mc: ModuleContext, name: str, fns: list) -> ir.GlobalVariable:
-    ty = ir.ArrayType(PTR, len(fns))
+    ty = ir.ArrayType(I64, len(fns))
     g = ir.GlobalVariable(mc.ir, ty, name=name)
     g.linkage = "private"
     g.global_constant = True
-    g.initializer = ir.Constant(ty, [f if f is not None else ir.Constant(PTR, None) for f in fns])
+    g.initializer = ir.Constant(ty, [_relative(f, g) for f in fns])
     return g
 
 
@@ -123,8 +141,33 @@ def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, ho
         VTable.FAULT_HANDLER: fault[0] if fault else ir.Constant(PTR, None),
         VTable.FAULT_STATE: fault[1] if fault else ir.Constant(PTR, None),
     }
-    values = [fields[i] for i in range(VTable.SIZE)]
-    ty = ir.LiteralStructType([v.type for v in values])
+    ty = ir.ArrayType(I64, VTable.SIZE)
     vt = ir.GlobalVariable(mc.ir, ty, name=VTABLE_SYMBOL)
     vt.global_constant = True
-    vt.initializer = ir.Constant(ty, values)
+    # Protected, so not preemptible (llvmlite prints `storage_class` where LLVM takes
+    # the visibility): offsets to it and from it are link-time constants, for any
+    # linker, and LLVM puts it in .rodata rather than .data.rel.ro.
+    vt.storage_class = "protected"
+    vt.initializer = ir.Constant(ty, [
+        fields[i] if fields[i].type == I64 else _relative(fields[i], vt) for i in range(VTable.SIZE)])
+    _define_vtable_note(mc, vt)
+
+
+def _define_vtable_note(mc: ModuleContext, vt: ir.GlobalVariable) -> None:
+    """The ELF note that tells the loader where the vtable is (`aot.abi.artifact`): it
+    lies at the start of the file, among the bytes read with the headers, so loading
+    needs no symbol lookup."""
+    name = VTABLE_NOTE_NAME + b"\0"
+    ty = ir.LiteralStructType([I32, I32, I32, ir.ArrayType(I8, len(name)), I64])
+    note = ir.GlobalVariable(mc.ir, ty, name="aot_vtable_note")
+    note.linkage = "internal"
+    note.global_constant = True
+    note.section = VTABLE_NOTE_SECTION
+    note.align = 8
+    note.initializer = ir.Constant(ty, [
+        ir.Constant(I32, len(name)), ir.Constant(I32, 8), ir.Constant(I32, NT_AOT_VTABLE),
+        ir.Constant(ty.elements[3], bytearray(name)), _relative(vt, note)])
+    used = ir.GlobalVariable(mc.ir, ir.ArrayType(PTR, 1), name="llvm.used")
+    used.linkage = "appending"
+    used.section = "llvm.metadata"
+    used.initializer = ir.Constant(used.value_type, [note])

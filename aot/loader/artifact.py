@@ -9,7 +9,13 @@ import os
 import re
 import struct
 
-from aot.abi.artifact import ABI_VERSION, MEMORY_IMAGE_ALIGN, VTABLE_MAGIC, VTABLE_SYMBOL, VTable
+from aot.abi.artifact import (
+    ABI_VERSION,
+    ADDRESS_WORDS,
+    MEMORY_IMAGE_ALIGN,
+    VTABLE_MAGIC,
+    VTable,
+)
 from aot.abi.fingerprint import (
     TRAILER_TAIL,
     Fingerprint,
@@ -25,7 +31,8 @@ from aot.errors import ArtifactError, Frame
 from aot.loader import pyapi, signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
-from aot.loader.ffi import RTLD_DI_LINKMAP, RTLD_LOCAL, RTLD_NOW, address, ffi, libc
+from aot.loader.ffi import ffi
+from aot.loader.mapping import headers_size, map_image, read_layout
 from aot.loader.typeregistry import register_artifact_types
 
 _WASM_FUNCTION = re.compile(r"wasm_f(\d+)(?:_|$)")
@@ -38,7 +45,7 @@ class Artifact:
 
     def __init__(self, path: str, data: bytes | None = None, expect: dict | None = None):
         self.path = path
-        self._debug = None  # (load base, [code ranges], AddressMap), parsed on first need
+        self._debug = None  # (load base, AddressMap), parsed on first need
         # Everything is checked before the file is mapped: a damaged or foreign file must
         # be refused, never loaded.  The bytes checked are the bytes mapped: both come
         # from one open file, which stays open (backtraces and the memory image read it).
@@ -48,13 +55,18 @@ class Artifact:
         self._given = data  # bytes of a file that may be gone (uncached compiles)
         self._mapped = None
         self.memory_image = None  # (fd, file offset, length): see `_find_memory_image`
-        self.lib = self._verify_and_map(path, fd, data, expect)
-        self._read_vtable(path, fd)
+        self._image = None
+        self._image, vtable = self._verify_and_map(path, fd, data, expect)
+        self._read_vtable(path, self._image.base + vtable)
 
     def __del__(self) -> None:
-        # Closing only when the artifact goes: dlopen keeps the code mapped for good.
+        # Nothing can run this code any more: every module, instance, function and
+        # funcref that could reaches it through this object.  But the artifact whose
+        # fault handler is installed never goes (`signals`).
         if getattr(self, "_code_slot", None) is not None:
             signals.release_range(self._code_slot)
+        if getattr(self, "_image", None) is not None:
+            self._image.close()
         fd = getattr(self, "_fd", None)
         if fd is not None:
             os.close(fd)
@@ -68,11 +80,8 @@ class Artifact:
             self._mapped = _read_fd(self.path, self._fd)
         return self._mapped
 
-    def _read_vtable(self, path: str, fd: int) -> None:
-        sym = libc.dlsym(self.lib, VTABLE_SYMBOL.encode())
-        if sym == ffi.NULL:
-            raise ArtifactError(f"{path}: not an aot artifact (no {VTABLE_SYMBOL} symbol)")
-        vt = ffi.cast(_WORDS, sym)
+    def _read_vtable(self, path: str, vt_addr: int) -> None:
+        vt = ffi.cast(_WORDS, vt_addr)
         if vt[VTable.MAGIC] != VTABLE_MAGIC:
             raise ArtifactError(f"{path}: not an aot artifact (bad vtable magic)")
         if vt[VTable.ABI_VERSION] != ABI_VERSION:
@@ -80,52 +89,57 @@ class Artifact:
                 f"{path}: compiled for artifact ABI {vt[VTable.ABI_VERSION]}, "
                 f"this aot reads ABI {ABI_VERSION}"
             )
-        self.vtable = vt
-        raw = ffi.unpack(ffi.cast(_CHARS, vt[VTable.METADATA]), vt[VTable.METADATA_LEN])
+        # Address words hold offsets from the vtable (`aot.abi.artifact`).
+        self.vtable = vtable = [vt_addr + w if w and i in ADDRESS_WORDS else w
+                                for i, w in enumerate(vt[0:VTable.SIZE])]
+        raw = ffi.unpack(ffi.cast(_CHARS, vtable[VTable.METADATA]), vtable[VTable.METADATA_LEN])
         # Per-function tables stay in the mapped artifact: read where used, not parsed.
-        func_types = memoryview(
-            ffi.buffer(ffi.cast(_CHARS, vt[VTable.FUNC_TYPES]), 4 * vt[VTable.N_FUNCS])).cast("I")
-        names = LazyNames(lambda: ffi.unpack(ffi.cast(_CHARS, vt[VTable.NAMES]), vt[VTable.NAMES_LEN]))
+        func_types = memoryview(ffi.buffer(
+            ffi.cast(_CHARS, vtable[VTable.FUNC_TYPES]), 4 * vtable[VTable.N_FUNCS])).cast("I")
+        names = LazyNames(lambda: ffi.unpack(ffi.cast(_CHARS, vtable[VTable.NAMES]),
+                                             vtable[VTable.NAMES_LEN]))
         try:
             self.desc: ModuleDesc = decode_metadata(raw, func_types, names)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise ArtifactError(f"{path}: corrupt module description ({exc})") from exc
-        self.init_addr = vt[VTable.INIT]
-        self.host_trampolines = _words(vt[VTable.HOST_TRAMPOLINES], vt[VTable.N_IMPORTED_FUNCS])
-        self.entries = _words(vt[VTable.ENTRIES], vt[VTable.N_TYPES])
+        self.init_addr = vtable[VTable.INIT]
+        self.host_trampolines = table_addresses(vtable[VTable.HOST_TRAMPOLINES],
+                                                vtable[VTable.N_IMPORTED_FUNCS])
+        self.entries = table_addresses(vtable[VTable.ENTRIES], vtable[VTable.N_TYPES])
         register_artifact_types(self)  # its host trampolines by type: read on first need
-        self.py_entries = _words(vt[VTable.PY_ENTRIES], vt[VTable.N_TYPES])
-        self.py_unchecked = vt[VTable.PY_UNCHECKED]
-        pyapi.fill_table(vt[VTable.PY_API])
+        self.py_entries = table_addresses(vtable[VTable.PY_ENTRIES], vtable[VTable.N_TYPES])
+        self.py_unchecked = vtable[VTable.PY_UNCHECKED]
+        pyapi.fill_table(vtable[VTable.PY_API])
         if len(self.entries) != len(self.desc.types):
             raise ArtifactError(f"{path}: vtable and module description disagree")
-        if vt[VTable.MEMORY_IMAGE_LEN]:
-            self.memory_image = self._find_memory_image(path, fd, vt)
+        if vtable[VTable.MEMORY_IMAGE_LEN]:
+            self.memory_image = self._find_memory_image(path)
         register_artifact(self)
         if self.desc.options.get("bounds_checks") == "guard":
             # Accesses past a memory's end fault: the handler must know this code.
-            signals.ensure_installed(vt[VTable.FAULT_HANDLER], vt[VTable.FAULT_STATE])
-            self._code_slot = signals.register_code(vt[VTable.TEXT_BEGIN], vt[VTable.TEXT_END])
+            signals.ensure_installed(vtable[VTable.FAULT_HANDLER], vtable[VTable.FAULT_STATE],
+                                     self)
+            self._code_slot = signals.register_code(vtable[VTable.TEXT_BEGIN],
+                                                    vtable[VTable.TEXT_END])
 
-    def _find_memory_image(self, path: str, fd: int, vt) -> tuple[int, int, int]:
+    def _find_memory_image(self, path: str) -> tuple[int, int, int]:
         """Where the memory image lies in the file, for mapping it copy-on-write into
         each instance (the descriptor stays open while the artifact lives)."""
-        info = ffi.new("void **")
-        if libc.dlinfo(self.lib, RTLD_DI_LINKMAP, info) != 0:
-            raise ArtifactError(f"{path}: cannot locate the loaded object: {_dlerror()}")
-        load_bias = ffi.cast("uintptr_t *", info[0])[0]  # link_map.l_addr
-        vaddr = vt[VTable.MEMORY_IMAGE] - load_bias
-        length = vt[VTable.MEMORY_IMAGE_LEN]
-        offset = _file_offset(self._given if self._given is not None else _headers(fd), vaddr, length)
+        vaddr = self.vtable[VTable.MEMORY_IMAGE] - self._image.base
+        length = self.vtable[VTable.MEMORY_IMAGE_LEN]
+        offset = _file_offset(self._head, vaddr, length)
         if offset is None or offset % MEMORY_IMAGE_ALIGN or length % MEMORY_IMAGE_ALIGN:
             raise ArtifactError(f"{path}: corrupt memory image placement")
-        return fd, offset, length  # `fd` stays open as long as the artifact lives
+        return self._fd, offset, length  # the descriptor stays open as long as the artifact
 
     def _verify_and_map(self, path: str, fd: int, data: bytes | None, expect: dict | None):
         try:
             st = os.fstat(fd)
             size = st.st_size if data is None else len(data)
-            _check_header(path, os.pread(fd, 64, 0) if data is None else data[:64])
+            head = os.pread(fd, _HEAD_READ, 0) if data is None else data[:_HEAD_READ]
+            _check_header(path, head)
+            while (need := headers_size(head)) > len(head) and len(head) < size:
+                head = os.pread(fd, need, 0) if data is None else data[:need]
             # The trailer and, nearly always, the fingerprint before it: one read.
             end_at = max(size - _END_READ, 0)
             end = os.pread(fd, size - end_at, end_at) if data is None else data[end_at:]
@@ -146,12 +160,12 @@ class Artifact:
             raise ArtifactError(f"{path}: cannot read: {exc.strerror}") from None
         if problems:
             raise ArtifactError(f"{path}: cannot be loaded here: " + "; ".join(problems))
-        # libc's dlopen/dlsym directly: cffi's ffi.dlopen would build a library class
-        # per artifact, and only one symbol is ever needed.
-        handle = libc.dlopen(_dlopen_name(path, fd, st).encode(), RTLD_NOW | RTLD_LOCAL)
-        if handle == ffi.NULL:
-            raise ArtifactError(f"{path}: cannot be loaded as a shared object: {_dlerror()}")
-        return handle
+        try:
+            layout = read_layout(path, bytes(head), json_start)  # the trailer is no segment's
+        except struct.error:
+            raise ArtifactError(f"{path}: truncated ELF headers") from None
+        self._head = head  # the program headers, for `_find_memory_image`
+        return map_image(path, fd, st, layout), layout.vtable
 
     # --- backtraces (parsed lazily: start-up never reads the ELF file) -------------------
 
@@ -161,22 +175,16 @@ class Artifact:
 
             from aot.elf.addrmap import AddressMap
 
-            elf = ELFFile(io.BytesIO(bytes(self._data)))
-            symtab = elf.get_section_by_name(".dynsym")
-            vt = symtab.get_symbol_by_name(VTABLE_SYMBOL)[0]
-            base = address(self.vtable) - vt["st_value"]
-            ranges = [(base + seg["p_vaddr"], base + seg["p_vaddr"] + seg["p_memsz"])
-                      for seg in elf.iter_segments()
-                      if seg["p_type"] == "PT_LOAD" and seg["p_flags"] & 1]
-            self._debug = (int(base), ranges, AddressMap(elf))
+            self._debug = (self._image.base, AddressMap(ELFFile(io.BytesIO(bytes(self._data)))))
         return self._debug
 
     def code_contains(self, pc: int) -> bool:
-        return any(lo <= pc < hi for lo, hi in self._debug_info()[1])
+        """Whether `pc` is in this artifact's compiled code (no ELF parsing)."""
+        return self.vtable[VTable.TEXT_BEGIN] <= pc < self.vtable[VTable.TEXT_END]
 
     def frames_at(self, pc: int) -> list[Frame]:
         """The wasm frames (innermost first) active at address `pc` in this artifact."""
-        base, _, addrmap = self._debug_info()
+        base, addrmap = self._debug_info()
         desc = self.desc
         module_name = desc.name or "<unknown>"
         out = []
@@ -206,23 +214,10 @@ def _judge(raw: bytes, expect: dict | None) -> tuple[Fingerprint, tuple[str, ...
         return fp, tuple(incompatibilities(fp, expect))
 
 
+_HEAD_READ = 1024  # bytes read from the start: ELF and program headers, the vtable note
 _END_READ = 4096  # bytes read from the end of a file for its trailer
-_WORDS = ffi.typeof("uint64_t *")
+_WORDS = ffi.typeof("int64_t *")
 _CHARS = ffi.typeof("char *")
-
-
-def _words(addr: int, n: int) -> list[int]:
-    if n == 0:
-        return []
-    return ffi.cast(_WORDS, addr)[0:n]
-
-
-def _headers(fd: int) -> bytes:
-    """The ELF header and program headers, read without mapping the file."""
-    head = os.pread(fd, 64, 0)
-    phoff, = struct.unpack_from("<Q", head, 32)
-    phentsize, phnum = struct.unpack_from("<HH", head, 54)
-    return os.pread(fd, phoff + phentsize * phnum, 0)
 
 
 def _file_offset(data, vaddr: int, length: int) -> int | None:
@@ -237,9 +232,11 @@ def _file_offset(data, vaddr: int, length: int) -> int | None:
     return None
 
 
-def _dlerror() -> str:
-    err = libc.dlerror()
-    return ffi.string(err).decode(errors="replace") if err != ffi.NULL else "unknown error"
+def table_addresses(addr: int, n: int) -> list[int]:
+    """The addresses in a table of offsets from the table itself (0: none)."""
+    if n == 0:
+        return []
+    return [addr + w if w else 0 for w in ffi.cast(_WORDS, addr)[0:n]]
 
 
 def _open(path: str) -> int:
@@ -258,22 +255,6 @@ def _read_fd(path: str, fd: int):
         return mmap.mmap(fd, size, access=mmap.ACCESS_READ)
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{path}: cannot read: {exc}") from exc
-
-
-# absolute path -> (st_dev, st_ino) of the file first dlopen'ed under that name
-_mapped_files: dict[str, tuple[int, int]] = {}
-
-
-def _dlopen_name(path: str, fd: int, st: os.stat_result) -> str:
-    """The name to dlopen.  glibc hands back an object already loaded under the same name,
-    even when the file behind the name has since been replaced (a rebuilt cache entry):
-    then the verified file is opened through its descriptor, which maps it anew."""
-    real = os.path.abspath(path)
-    ident = (st.st_dev, st.st_ino)
-    first = _mapped_files.setdefault(real, ident)
-    if first == ident:
-        return real
-    return f"/proc/self/fd/{fd}"
 
 
 def _check_header(path: str, data: bytes) -> None:

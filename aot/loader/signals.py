@@ -33,6 +33,7 @@ _state.sigaction_fn = ffi.cast("void *", ffi.addressof(libc, "sigaction"))
 _free_ranges: list[int] = []
 _free_stores: list[int] = []
 _installed = False
+_handler_artifact: object = None  # the artifact whose code the handler is
 
 
 def supported() -> bool:
@@ -48,10 +49,11 @@ def layout_matches() -> bool:
                                  "prev_bus", "dfl", "ranges", "stores")))
 
 
-def ensure_installed(handler: int, state_slot: int) -> None:
+def ensure_installed(handler: int, state_slot: int, artifact: object) -> None:
     """Install the handler at `handler` (once per process: later calls do nothing),
-    pointing its artifact's `aot_fault_state` (at `state_slot`) at the process state."""
-    global _installed
+    pointing its artifact's `aot_fault_state` (at `state_slot`) at the process state.
+    That artifact is kept for good: its code must stay mapped as long as the handler."""
+    global _installed, _handler_artifact
     if _installed:
         return
     with _lock:
@@ -70,6 +72,7 @@ def ensure_installed(handler: int, state_slot: int) -> None:
         for sig, prev in ((SIGSEGV, _state.prev_segv), (SIGBUS, _state.prev_bus)):
             if libc.sigaction(sig, act, ffi.addressof(prev)) != 0:
                 raise AotError(f"cannot install the guard-page signal handler for signal {sig}")
+        _handler_artifact = artifact
         _installed = True
 
 

@@ -9,7 +9,6 @@ import threading
 import weakref
 
 from aot.abi.artifact import VTable
-from aot.loader.ffi import ffi
 from aot.wasm.types import FuncType
 
 _lock = threading.Lock()
@@ -68,11 +67,13 @@ def _scan(art) -> None:
     types = art.desc.types
     if not types:
         return
-    words = ffi.cast("uint64_t *", art.vtable[VTable.HOST_TRAMPOLINES_BY_TYPE])
+    from aot.loader.artifact import table_addresses
+
+    addrs = table_addresses(art.vtable[VTable.HOST_TRAMPOLINES_BY_TYPE], len(types))
     ref = weakref.ref(art)
     seen = set()
-    for i, ft in enumerate(types):
-        if words[i] and ft not in seen:
+    for ft, addr in zip(types, addrs):
+        if addr and ft not in seen:
             seen.add(ft)
             tid = _ids.setdefault(ft, len(_ids) + 1)  # `_lock` is held
-            _trampolines.setdefault(tid, []).append((int(words[i]), ref))
+            _trampolines.setdefault(tid, []).append((addr, ref))

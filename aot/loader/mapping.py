@@ -1,0 +1,235 @@
+"""Mapping an artifact into the process without the dynamic loader, the way wasmtime
+maps a .cwasm: `mmap` the file, each segment with its own protection, and nothing else.
+
+That suffices because an artifact needs nothing of a dynamic loader
+(`aot.abi.artifact`): no relocation, no import, no initializer, and a note among the
+first bytes of the file says where the vtable is.  Segments are mapped as glibc maps
+them (one mapping for the whole span, then each segment over it at its file offset,
+.bss as fresh zero pages), so the memory is the same as after `dlopen`.
+
+`AOT_LOADER=dlopen` loads with the dynamic loader instead, for debuggers and tools that
+find code through its list of objects (gdb's `break`, `dladdr`, libgcc's unwinder).
+
+Everything here reads bytes that passed the CRC and fingerprint checks; the checks
+below refuse an ELF file laid out otherwise (another tool's shared object), so that
+nothing is ever mapped wrongly."""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import NamedTuple
+
+from aot.abi.artifact import NT_AOT_VTABLE, VTABLE_NOTE_NAME, VTABLE_SYMBOL
+from aot.errors import ArtifactError
+from aot.loader.ffi import (
+    MAP_ANONYMOUS,
+    MAP_FAILED,
+    MAP_FIXED,
+    MAP_PRIVATE,
+    PROT_READ,
+    PROT_WRITE,
+    RTLD_LOCAL,
+    RTLD_NOW,
+    address,
+    ffi,
+    libc,
+)
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+LOADER_ENV = "AOT_LOADER"
+PROT_EXEC = 4
+
+PT_LOAD, PT_NOTE, PT_GNU_RELRO = 1, 4, 0x6474E552  # program header types (ELF gABI, GNU)
+PF_X, PF_W, PF_R = 1, 2, 4
+_PROTECTION = {PF_R: PROT_READ, PF_R | PF_X: PROT_READ | PROT_EXEC,
+               PF_R | PF_W: PROT_READ | PROT_WRITE}
+_FILE_FIXED = MAP_PRIVATE | MAP_FIXED
+_ANON_FIXED = MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS
+
+_PHOFF = struct.Struct("<Q")  # e_phoff, at 32
+_PHNUM = struct.Struct("<HH")  # e_phentsize, e_phnum, at 54
+_PHDR = struct.Struct("<IIQQQQQQ")
+_NOTE_HEADER = struct.Struct("<III")
+_VTABLE_DESC = struct.Struct("<q")
+_NOTE_NAME = VTABLE_NOTE_NAME + b"\0"
+_VOID_P = ffi.typeof("void *")
+
+
+# A segment to map: (protection, file offset, address, file size, memory size).  Plain
+# tuples: loading builds a few per artifact, and named tuples cost more than the rest.
+Segment = tuple[int, int, int, int, int]
+
+
+class Layout(NamedTuple):
+    """What the program headers say, addresses relative to the load base."""
+
+    segments: list[Segment]
+    size: int  # bytes of address space, whole pages
+    vtable: int
+
+
+def _page_down(n: int) -> int:
+    return n - n % PAGE_SIZE
+
+
+def _page_up(n: int) -> int:
+    return -(-n // PAGE_SIZE) * PAGE_SIZE
+
+
+def headers_size(head: bytes) -> int:
+    """How many bytes from the start of the file `read_layout` needs: the ELF and
+    program headers, then the notes (ask again once those bytes are there)."""
+    phoff, = _PHOFF.unpack_from(head, 32)
+    phentsize, phnum = _PHNUM.unpack_from(head, 54)
+    end = phoff + phentsize * phnum
+    if end > len(head) or phentsize != _PHDR.size:
+        return end
+    for p_type, _, offset, _, _, filesz, _, _ in _PHDR.iter_unpack(head[phoff:end]):
+        if p_type == PT_NOTE:
+            end = max(end, offset + filesz)
+    return end
+
+
+def read_layout(path: str, head: bytes, elf_size: int) -> Layout:
+    """The segments to map and the vtable's address, after checking that the file can
+    be mapped as it says."""
+    def refuse(why: str) -> ArtifactError:
+        return ArtifactError(f"{path}: not laid out for aot's loader ({why}); "
+                             "recompile it with this aot")
+
+    phoff, = _PHOFF.unpack_from(head, 32)
+    phentsize, phnum = _PHNUM.unpack_from(head, 54)
+    if phentsize != _PHDR.size or phoff + phentsize * phnum > len(head):
+        raise refuse("bad program headers")
+    segments: list[Segment] = []
+    relro: set[int] = set()
+    vtable = None
+    end = 0
+    for p_type, flags, offset, vaddr, _, filesz, memsz, _ in _PHDR.iter_unpack(
+            head[phoff:phoff + phentsize * phnum]):
+        if p_type == PT_LOAD:
+            n = len(segments)
+            if (offset - vaddr) % PAGE_SIZE or _page_down(vaddr) < end or filesz > memsz:
+                raise refuse(f"segment {n} is not page-congruent, in order, on pages of its own")
+            if offset + filesz > elf_size:
+                raise refuse(f"segment {n} reaches past the end of the file")
+            if flags not in _PROTECTION:
+                raise refuse(f"segment {n} has flags {flags:#x}")
+            segments.append((_PROTECTION[flags], offset, vaddr, filesz, memsz))
+            end = _page_up(vaddr + memsz)
+        elif p_type == PT_NOTE and vtable is None:
+            vtable = _vtable_note(head, offset, filesz)
+        elif p_type == PT_GNU_RELRO:
+            relro.add(vaddr)
+    if not segments or segments[0][1] != 0 or segments[0][2] != 0:
+        raise refuse("no segment maps the headers at the start")
+    if vtable is None or not 0 < vtable < end:
+        raise refuse("no vtable note")
+    if relro:  # only a dynamic loader writes RELRO (.dynamic, here): read-only at once
+        segments = [(PROT_READ, *s[1:]) if s[2] in relro else s for s in segments]
+    return Layout(segments, end, vtable)
+
+
+def _vtable_note(head: bytes, offset: int, size: int) -> int | None:
+    """The vtable's address from the notes in [offset, offset + size), or None."""
+    at, stop = offset, min(offset + size, len(head))
+    while at + _NOTE_HEADER.size <= stop:
+        namesz, descsz, n_type = _NOTE_HEADER.unpack_from(head, at)
+        name_at = at + _NOTE_HEADER.size
+        desc_at = name_at + -(-namesz // 4) * 4
+        if (n_type == NT_AOT_VTABLE and head[name_at:name_at + namesz] == _NOTE_NAME
+                and descsz == _VTABLE_DESC.size and desc_at + descsz <= stop):
+            return at + _VTABLE_DESC.unpack_from(head, desc_at)[0]
+        at = desc_at + -(-descsz // 4) * 4
+    return None
+
+
+class MappedImage:
+    """An artifact mapped at `base` by aot: unmapped when the artifact goes."""
+
+    __slots__ = ("base", "size")
+
+    def __init__(self, path: str, fd: int, layout: Layout):
+        self.size = layout.size
+        # The first segment (headers, read-only data) is at offset 0: one mapping of
+        # the file gives it, and reserves the span the others are mapped over.
+        base = libc.mmap(ffi.NULL, layout.size, PROT_READ, MAP_PRIVATE, fd, 0)
+        if base == MAP_FAILED:
+            raise ArtifactError(f"{path}: cannot map {layout.size} bytes: {os.strerror(ffi.errno)}")
+        self.base = address(base)
+        try:
+            for seg in layout.segments[1:]:
+                self._map(fd, seg)
+        except OSError as exc:
+            libc.munmap(base, layout.size)
+            raise ArtifactError(f"{path}: cannot map a segment: {exc.strerror}") from None
+
+    def _map(self, fd: int, seg: Segment) -> None:
+        prot, offset, vaddr, filesz, memsz = seg
+        start = _page_down(vaddr)
+        file_end = vaddr + filesz
+        if filesz:
+            if libc.mmap(ffi.cast(_VOID_P, self.base + start), file_end - start, prot,
+                         _FILE_FIXED, fd, _page_down(offset)) == MAP_FAILED:
+                raise OSError(ffi.errno, os.strerror(ffi.errno))
+            if memsz > filesz and prot & PROT_WRITE:
+                # .bss starting inside the last file page: zeros, not the file's next bytes.
+                tail = min(_page_up(file_end), vaddr + memsz) - file_end
+                libc.memset(ffi.cast(_VOID_P, self.base + file_end), 0, tail)
+            start = _page_up(file_end)
+        zero_end = _page_up(vaddr + memsz)
+        if zero_end > start and libc.mmap(ffi.cast(_VOID_P, self.base + start), zero_end - start,
+                                          prot, _ANON_FIXED, -1, 0) == MAP_FAILED:
+            raise OSError(ffi.errno, os.strerror(ffi.errno))
+
+    def close(self) -> None:
+        libc.munmap(ffi.cast(_VOID_P, self.base), self.size)
+
+
+class DlopenedImage:
+    """The artifact loaded by the dynamic loader (`AOT_LOADER=dlopen`): the same memory
+    (it has no relocations), and known to debuggers.  Never unloaded."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, path: str, fd: int, st: os.stat_result, layout: Layout):
+        handle = libc.dlopen(_dlopen_name(path, fd, st).encode(), RTLD_NOW | RTLD_LOCAL)
+        if handle == ffi.NULL:
+            raise ArtifactError(f"{path}: cannot be loaded as a shared object: {_dlerror()}")
+        vtable = address(libc.dlsym(handle, VTABLE_SYMBOL.encode()))
+        if not vtable:
+            raise ArtifactError(f"{path}: not an aot artifact (no {VTABLE_SYMBOL} symbol)")
+        self.base = vtable - layout.vtable
+
+    def close(self) -> None:
+        pass  # dlclose could unmap code that a debugger session still shows
+
+
+def map_image(path: str, fd: int, st: os.stat_result, layout: Layout) -> MappedImage | DlopenedImage:
+    if os.environ.get(LOADER_ENV) == "dlopen":
+        return DlopenedImage(path, fd, st, layout)
+    return MappedImage(path, fd, layout)
+
+
+# Names handed to dlopen, and the file each stands for: glibc returns the object already
+# loaded under a name, even when the file behind it has changed since.
+_dlopen_names: dict[str, tuple[int, int]] = {}
+
+
+def _dlopen_name(path: str, fd: int, st: os.stat_result) -> str:
+    """A name for this very file: its path, unless that name already stands for
+    another file (a rebuilt cache entry); then a path through the open descriptor, made
+    unique (a descriptor number is reused once closed)."""
+    ident = (st.st_dev, st.st_ino)
+    name = os.path.abspath(path)
+    k = 0
+    while _dlopen_names.setdefault(name, ident) != ident:
+        name = f"/proc/self/fd/{'./' * k}{fd}"
+        k += 1
+    return name
+
+
+def _dlerror() -> str:
+    err = libc.dlerror()
+    return ffi.string(err).decode(errors="replace") if err != ffi.NULL else "unknown error"
