@@ -32,7 +32,7 @@ from aot.loader import pyapi, signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
 from aot.loader.ffi import ffi
-from aot.loader.mapping import headers_size, map_image, read_layout
+from aot.loader.mapping import headers_size, map_image, read_layout, table_addresses
 from aot.loader.typeregistry import register_artifact_types
 
 _WASM_FUNCTION = re.compile(r"wasm_f(\d+)(?:_|$)")
@@ -127,7 +127,7 @@ class Artifact:
         each instance (the descriptor stays open while the artifact lives)."""
         vaddr = self.vtable[VTable.MEMORY_IMAGE] - self._image.base
         length = self.vtable[VTable.MEMORY_IMAGE_LEN]
-        offset = _file_offset(self._head, vaddr, length)
+        offset = self._layout.file_offset(vaddr, length)
         if offset is None or offset % MEMORY_IMAGE_ALIGN or length % MEMORY_IMAGE_ALIGN:
             raise ArtifactError(f"{path}: corrupt memory image placement")
         return self._fd, offset, length  # the descriptor stays open as long as the artifact
@@ -164,7 +164,7 @@ class Artifact:
             layout = read_layout(path, bytes(head), json_start)  # the trailer is no segment's
         except struct.error:
             raise ArtifactError(f"{path}: truncated ELF headers") from None
-        self._head = head  # the program headers, for `_find_memory_image`
+        self._layout = layout  # for `_find_memory_image`
         return map_image(path, fd, st, layout), layout.vtable
 
     # --- backtraces (parsed lazily: start-up never reads the ELF file) -------------------
@@ -216,27 +216,8 @@ def _judge(raw: bytes, expect: dict | None) -> tuple[Fingerprint, tuple[str, ...
 
 _HEAD_READ = 1024  # bytes read from the start: ELF and program headers, the vtable note
 _END_READ = 4096  # bytes read from the end of a file for its trailer
-_WORDS = ffi.typeof("int64_t *")
+_WORDS = ffi.typeof("int64_t *")  # the vtable: offsets may be negative
 _CHARS = ffi.typeof("char *")
-
-
-def _file_offset(data, vaddr: int, length: int) -> int | None:
-    """The file offset of [vaddr, vaddr + length), from the ELF program headers."""
-    phoff, = struct.unpack_from("<Q", data, 32)
-    phentsize, phnum = struct.unpack_from("<HH", data, 54)
-    for i in range(phnum):
-        p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(
-            "<IIQQQQ", data, phoff + i * phentsize)
-        if p_type == 1 and p_vaddr <= vaddr and vaddr + length <= p_vaddr + p_filesz:  # PT_LOAD
-            return vaddr - p_vaddr + p_offset
-    return None
-
-
-def table_addresses(addr: int, n: int) -> list[int]:
-    """The addresses in a table of offsets from the table itself (0: none)."""
-    if n == 0:
-        return []
-    return [addr + w if w else 0 for w in ffi.cast(_WORDS, addr)[0:n]]
 
 
 def _open(path: str) -> int:

@@ -27,6 +27,7 @@ from aot.loader.ffi import (
     MAP_FAILED,
     MAP_FIXED,
     MAP_PRIVATE,
+    PROT_EXEC,
     PROT_READ,
     PROT_WRITE,
     RTLD_LOCAL,
@@ -38,7 +39,6 @@ from aot.loader.ffi import (
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 LOADER_ENV = "AOT_LOADER"
-PROT_EXEC = 4
 
 PT_LOAD, PT_NOTE, PT_GNU_RELRO = 1, 4, 0x6474E552  # program header types (ELF gABI, GNU)
 PF_X, PF_W, PF_R = 1, 2, 4
@@ -54,6 +54,7 @@ _NOTE_HEADER = struct.Struct("<III")
 _VTABLE_DESC = struct.Struct("<q")
 _NOTE_NAME = VTABLE_NOTE_NAME + b"\0"
 _VOID_P = ffi.typeof("void *")
+_OFFSETS = ffi.typeof("int64_t *")
 
 
 # A segment to map: (protection, file offset, address, file size, memory size).  Plain
@@ -67,6 +68,13 @@ class Layout(NamedTuple):
     segments: list[Segment]
     size: int  # bytes of address space, whole pages
     vtable: int
+
+    def file_offset(self, vaddr: int, length: int) -> int | None:
+        """Where [vaddr, vaddr + length) lies in the file, if it is file-backed."""
+        for _, offset, start, filesz, _ in self.segments:
+            if start <= vaddr and vaddr + length <= start + filesz:
+                return vaddr - start + offset
+        return None
 
 
 def _page_down(n: int) -> int:
@@ -129,6 +137,14 @@ def read_layout(path: str, head: bytes, elf_size: int) -> Layout:
     if relro:  # only a dynamic loader writes RELRO (.dynamic, here): read-only at once
         segments = [(PROT_READ, *s[1:]) if s[2] in relro else s for s in segments]
     return Layout(segments, end, vtable)
+
+
+def table_addresses(addr: int, n: int) -> list[int]:
+    """The addresses in one of the artifact's tables of offsets from the table itself
+    (`aot.abi.artifact`; 0: none)."""
+    if n == 0:
+        return []
+    return [addr + w if w else 0 for w in ffi.cast(_OFFSETS, addr)[0:n]]
 
 
 def _vtable_note(head: bytes, offset: int, size: int) -> int | None:

@@ -9,6 +9,7 @@ import threading
 import weakref
 
 from aot.abi.artifact import VTable
+from aot.loader.mapping import table_addresses
 from aot.wasm.types import FuncType
 
 _lock = threading.Lock()
@@ -67,8 +68,6 @@ def _scan(art) -> None:
     types = art.desc.types
     if not types:
         return
-    from aot.loader.artifact import table_addresses
-
     addrs = table_addresses(art.vtable[VTable.HOST_TRAMPOLINES_BY_TYPE], len(types))
     ref = weakref.ref(art)
     seen = set()
