@@ -121,17 +121,20 @@ def test_a_fault_outside_wasm_reaches_the_previous_handler():
 
 
 @pytest.mark.parametrize("bounds", ["guard", "explicit"])
-def test_a_reused_reservation_keeps_nothing_of_the_memory_before(bounds):
+def test_a_reused_reservation_keeps_nothing_of_the_memory_before(bounds, monkeypatch):
     """Memories that are gone give their address space to the next ones, wiped: the new
     memory reads zeros and its own length is the limit again."""
     import gc
 
+    from aot.loader import memory_pool
     from aot.loader.ffi import address
 
     module = aot.compile(wat("""(module (import "env" "mem" (memory 1 4))
       (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))"""),
                          bounds_checks=bounds)
     gc.collect()  # nothing else is released between the two memories below
+    monkeypatch.setattr(memory_pool, "_FREE", {})  # so the second takes the first's
+    monkeypatch.setattr(memory_pool, "_pooled", 0)
     first = aot.Memory(min=1, max=4)
     first.grow(2)
     first.write(0, b"\xab")
@@ -145,3 +148,39 @@ def test_a_reused_reservation_keeps_nothing_of_the_memory_before(bounds):
     assert exports.load(0) == 0
     with pytest.raises(aot.Trap, match="out of bounds memory access"):
         exports.load(2 * 65536 + 5)
+
+
+@pytest.mark.parametrize("bounds", ["guard", "explicit"])
+def test_the_next_instance_sees_the_memory_image_again(bounds):
+    """An instance's memory goes back to its module with the image still mapped: the
+    next instance reads the data segment, not what the last one wrote, and zeros after."""
+    import gc
+
+    from aot.loader.ffi import address
+
+    module = aot.compile(wat("""(module (memory (export "mem") 2 3)
+      (data (i32.const 16) "image")
+      (func (export "grow") (result i32) (memory.grow (i32.const 1)))
+      (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0))))"""),
+                         bounds_checks=bounds)
+    gc.collect()
+    first = module.instantiate().exports
+    mem = first.mem
+    assert mem.read(16, 5) == b"image"
+    mem.write(16, b"XXXXX")
+    mem.write(70000, b"\x01")
+    assert first.grow() == 2
+    mem.write(2 * 65536 + 1, b"\x02")
+    base = address(mem._def.base)
+    del first, mem
+    gc.collect()
+    second = module.instantiate().exports
+    assert address(second.mem._def.base) == base
+    assert second.mem.size == 2
+    assert second.mem.read(0, 16) == bytes(16)
+    assert second.mem.read(16, 5) == b"image"
+    assert second.mem.read(21, 2 * 65536 - 21) == bytes(2 * 65536 - 21)
+    with pytest.raises(aot.Trap, match="out of bounds memory access"):
+        second.load(2 * 65536 + 1)
+    assert second.grow() == 2
+    assert second.mem.read(2 * 65536, 65536) == bytes(65536)

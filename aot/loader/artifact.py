@@ -33,6 +33,7 @@ from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
 from aot.loader.ffi import ffi
 from aot.loader.mapping import headers_size, map_image, read_layout, table_addresses
+from aot.loader.memory_pool import MemoryImage
 from aot.loader.typeregistry import register_artifact_types
 
 _WASM_FUNCTION = re.compile(r"wasm_f(\d+)(?:_|$)")
@@ -54,7 +55,7 @@ class Artifact:
         self._code_slot = None
         self._given = data  # bytes of a file that may be gone (uncached compiles)
         self._mapped = None
-        self.memory_image = None  # (fd, file offset, length): see `_find_memory_image`
+        self.memory_image: MemoryImage | None = None  # see `_find_memory_image`
         self._image = None
         self._image, vtable = self._verify_and_map(path, fd, data, expect)
         self._read_vtable(path, self._image.base + vtable)
@@ -67,6 +68,8 @@ class Artifact:
             signals.release_range(self._code_slot)
         if getattr(self, "_image", None) is not None:
             self._image.close()
+        if getattr(self, "memory_image", None) is not None:
+            self.memory_image.close()
         fd = getattr(self, "_fd", None)
         if fd is not None:
             os.close(fd)
@@ -122,7 +125,7 @@ class Artifact:
             self._code_slot = signals.register_code(vtable[VTable.TEXT_BEGIN],
                                                     vtable[VTable.TEXT_END])
 
-    def _find_memory_image(self, path: str) -> tuple[int, int, int]:
+    def _find_memory_image(self, path: str) -> MemoryImage:
         """Where the memory image lies in the file, for mapping it copy-on-write into
         each instance (the descriptor stays open while the artifact lives)."""
         vaddr = self.vtable[VTable.MEMORY_IMAGE] - self._image.base
@@ -130,7 +133,7 @@ class Artifact:
         offset = self._layout.file_offset(vaddr, length)
         if offset is None or offset % MEMORY_IMAGE_ALIGN or length % MEMORY_IMAGE_ALIGN:
             raise ArtifactError(f"{path}: corrupt memory image placement")
-        return self._fd, offset, length  # the descriptor stays open as long as the artifact
+        return MemoryImage(self._fd, offset, length)
 
     def _verify_and_map(self, path: str, fd: int, data: bytes | None, expect: dict | None):
         try:

@@ -11,6 +11,7 @@ LIBC = """
 void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset);
 int mprotect(void *addr, size_t len, int prot);
 int munmap(void *addr, size_t length);
+int madvise(void *addr, size_t length, int advice);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);

@@ -35,6 +35,7 @@ MAP_PRIVATE = 0x02
 MAP_ANONYMOUS = 0x20
 MAP_NORESERVE = 0x4000
 MAP_FIXED = 0x10
+MADV_DONTNEED = 4  # Linux, every architecture aot targets
 RTLD_DI_LINKMAP = 2
 MAP_FAILED = ffi.cast("void *", -1)
 

@@ -6,54 +6,13 @@ to Python stay valid across `memory.grow`."""
 
 from __future__ import annotations
 
-import builtins  # the constructor's min/max keywords shadow the builtins
-
-from aot.abi.vmctx import MEMORY_RESERVATION
 from aot.errors import AotError
-from aot.loader.ffi import (
-    MAP_ANONYMOUS,
-    MAP_FAILED,
-    MAP_FIXED,
-    MAP_NORESERVE,
-    MAP_PRIVATE,
-    PROT_NONE,
-    PROT_READ,
-    PROT_WRITE,
-    ffi,
-    libc,
-)
+from aot.loader import memory_pool
+from aot.loader.ffi import PROT_READ, PROT_WRITE, ffi, libc
+from aot.loader.memory_pool import MemoryImage
 from aot.wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
 
 _DEF = ffi.typeof("VMMemoryDefinition *")
-
-# Reservations of memories that are gone, wiped back to untouched inaccessible address
-# space, for the next memories (a small form of wasmtime's pooling): creating and tearing
-# down an 8 GiB mapping per instance costs more than wiping the few pages one used.
-_POOL: list = []
-_POOL_MAX = 16
-_RESERVE_FLAGS = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
-
-
-def _reserve():
-    try:
-        return _POOL.pop()
-    except IndexError:
-        pass
-    base = libc.mmap(ffi.NULL, MEMORY_RESERVATION, PROT_NONE, _RESERVE_FLAGS, -1, 0)
-    if base == MAP_FAILED:
-        raise MemoryError(f"cannot reserve {MEMORY_RESERVATION} bytes of address space for a memory")
-    return base
-
-
-def _release(base, used: int) -> None:
-    # Fresh pages over everything the memory made accessible (its image included): the
-    # next memory sees zeros and faults past its own length, nothing of this one.
-    if len(_POOL) < _POOL_MAX and (
-            used == 0 or libc.mmap(base, used, PROT_NONE, _RESERVE_FLAGS | MAP_FIXED, -1, 0)
-            != MAP_FAILED):
-        _POOL.append(base)
-    else:
-        libc.munmap(base, MEMORY_RESERVATION)
 
 
 class Memory:
@@ -61,7 +20,7 @@ class Memory:
     instance's from its exports."""
 
     def __init__(self, type: MemoryType | None = None, *, min: int = 1, max: int | None = None,
-                 _image: tuple[int, int, int] | None = None):
+                 _image: MemoryImage | None = None):
         if type is None:
             type = MemoryType(Limits(min, max))
         limits = type.limits
@@ -71,38 +30,32 @@ class Memory:
             raise ValueError("size minimum must not be greater than maximum")
         self.type = type
         self._max_pages = MAX_PAGES if limits.max is None else limits.max
-        # The whole guard-mode range, whatever the maximum: code compiled without bounds
-        # checks may touch any address up to it, and must fault past the length.
-        self._reserved = MEMORY_RESERVATION
-        base = _reserve()
+        # The whole guard-mode range is reserved, whatever the maximum: code compiled
+        # without bounds checks may touch any address up to it, and must fault past the
+        # length.  Memory 0 of an artifact with an image starts as that image, mapped
+        # copy-on-write (the compiler makes one only when it fits the initial size).
+        length = limits.min * PAGE_SIZE
+        base = memory_pool.acquire(length, _image)
+        if base is None:
+            raise MemoryError(f"cannot allocate {limits.min} pages of memory")
         self._base = base  # given back by __del__
-        self._high = 0  # bytes ever made accessible: what __del__ must wipe
+        self._image = _image
+        self._high = length  # bytes ever accessible: what __del__ hands back
         self._def = ffi.new(_DEF)
         self._def.base = base
-        self._def.length = 0
-        self._image = None
-        if _image is not None:
-            # The initial contents, mapped copy-on-write from the artifact file: no copy,
-            # and no page is touched until wasm uses it.  Fits in the initial size (the
-            # compiler only makes an image when it does).
-            fd, offset, length = _image
-            if libc.mmap(base, length, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_FIXED, fd, offset) == MAP_FAILED:
-                raise MemoryError("cannot map the memory image")
-            self._image = _image  # its descriptor must outlive the mapping's setup only
-        if limits.min and not self._commit(limits.min * PAGE_SIZE):
-            raise MemoryError(f"cannot allocate {limits.min} pages of memory")
+        self._def.length = length
 
     def __del__(self) -> None:
         base = getattr(self, "_base", None)
         if base is not None:
-            _release(base, self._high)
+            memory_pool.release(base, self._high, self._image)
 
     def _commit(self, new_length: int) -> bool:
-        if libc.mprotect(self._def.base, new_length, PROT_READ | PROT_WRITE) != 0:
-            return False
+        if new_length > self._high:
+            if libc.mprotect(self._def.base, new_length, PROT_READ | PROT_WRITE) != 0:
+                return False
+            self._high = new_length
         self._def.length = new_length
-        self._high = builtins.max(self._high, new_length)
         return True
 
     # --- what wasm sees ------------------------------------------------------------------

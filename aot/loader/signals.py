@@ -101,6 +101,8 @@ def register_code(begin: int, end: int) -> int:
 
 
 def release_range(slot: int) -> None:
+    if _state is None:  # interpreter shutdown: module globals are gone
+        return
     _state.ranges[2 * slot + 1] = 0  # empty the range before anything else
     _state.ranges[2 * slot] = 0
     with _lock:
@@ -115,6 +117,8 @@ def register_store(ctx) -> int:
 
 
 def release_store(slot: int) -> None:
+    if _state is None:  # interpreter shutdown
+        return
     _state.stores[slot] = ffi.NULL
     with _lock:
         _free_stores.append(slot)
