@@ -290,7 +290,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         try:
             desc = decode_metadata(elf.symbol_bytes("aot_metadata") or b"", func_types,
                                    LazyNames(lambda: names))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise AotError(f"{args.artifact}: corrupt module description ({exc})") from None
         missing = {f.name for f in elf.functions_without_unwind()}
         info = {

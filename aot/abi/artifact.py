@@ -56,7 +56,7 @@ VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
 VTABLE_NOTE_SECTION = ".note.aot"
 VTABLE_NOTE_NAME = b"aot"
 NT_AOT_VTABLE = 1
-ABI_VERSION = 8
+ABI_VERSION = 9
 
 
 class VTable:
@@ -99,18 +99,21 @@ ADDRESS_WORDS = frozenset({
 MEMORY_IMAGE_ALIGN = 4096  # the page size the image is mapped with
 
 
-# Metadata schema (JSON).  Value types are spelled as in the text format ("i32", ...).
+# Metadata schema (JSON), compact: it is parsed at every load.  Value types are spelled
+# as in the text format ("i32", ...).  The compile options are in the fingerprint.
 METADATA_SCHEMA = {
     "abi_version": "int, == ABI_VERSION",
-    "types": "[[params], [results]] per type index",
-    "imports": "[{module, name, kind: func|table|memory|global, type}] in order",
+    "types": "a signature per type index: params, '>', results, each list space-separated\n"
+             "('i32 i32>i64'; '>' for none)",
+    "imports": "[module, name, kind, type] in order, kind func|table|memory|global; type is\n"
+               "a type index, [elem, min, max], [min, max] or [valtype, mutable] by kind",
     "n_funcs": "functions in the index space (imports first); their type indices are the\n"
                "vtable's FUNC_TYPES array, their names the NAMES blob (read lazily)",
-    "tables": "[{elem, min, max}] defined tables",
-    "memories": "[{min, max}] defined memories",
-    "globals": "[{type, mutable}] defined globals",
-    "exports": "[{name, kind, index}]",
+    "tables": "[elem, min, max] per defined table (max null: none)",
+    "memories": "[min, max] per defined memory",
+    "globals": "[valtype, mutable] per defined global",
+    "exports": "{name: [kind, index]}, in the module's order",
     "start": "function index or null",
-    "names": "{module: str|null}",
-    "options": "the CompileOptions the code was generated with",
+    "name": "the module's name from the name section, or null",
+    "segments": "[data segments, element segments, items of passive element segments]",
 }

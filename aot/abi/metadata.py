@@ -43,20 +43,23 @@ class ExportDesc:
 
 @dataclass
 class ModuleDesc:
-    types: list[FuncType]
+    types: Sequence[FuncType]
     imports: list[ImportDesc]
     func_type_indices: Sequence[int]  # per function index, imports first
     tables: list[TableType]  # defined
     memories: list[MemoryType]  # defined
     globals: list[GlobalType]  # defined
-    exports: list[ExportDesc]
+    export_index: dict[str, tuple[ExternKind, int]]  # name -> (kind, index), in order
     start: int | None
     name: str | None = None
     func_names: Mapping[int, str] = field(default_factory=dict)
     n_datas: int = 0
     n_elems: int = 0
     n_elem_items: int = 0  # items of passive element segments, stored in the VMContext
-    options: dict = field(default_factory=dict)  # the CompileOptions, as a dict
+
+    @property
+    def exports(self) -> list[ExportDesc]:
+        return [ExportDesc(name, kind, index) for name, (kind, index) in self.export_index.items()]
 
     @property
     def n_imported_funcs(self) -> int:
@@ -66,16 +69,20 @@ class ModuleDesc:
         return [i for i in self.imports if i.kind == kind]
 
     def layout(self) -> VMContextLayout:
-        return VMContextLayout(
-            n_types=len(self.types),
-            n_memories=len(self.imported(ExternKind.MEMORY)) + len(self.memories),
-            n_tables=len(self.imported(ExternKind.TABLE)) + len(self.tables),
-            n_globals=len(self.imported(ExternKind.GLOBAL)) + len(self.globals),
-            n_funcs=len(self.func_type_indices),
-            n_datas=self.n_datas,
-            n_elems=self.n_elems,
-            n_elem_items=self.n_elem_items,
+        return _vmctx_layout(
+            len(self.types),
+            len(self.imported(ExternKind.MEMORY)) + len(self.memories),
+            len(self.imported(ExternKind.TABLE)) + len(self.tables),
+            len(self.imported(ExternKind.GLOBAL)) + len(self.globals),
+            len(self.func_type_indices),
+            self.n_datas,
+            self.n_elems,
+            self.n_elem_items,
         )
+
+
+# Layouts are immutable and depend on the counts only: modules of one shape share one.
+_vmctx_layout = functools.lru_cache(maxsize=256)(VMContextLayout)
 
 
 def passive_elem_items(module: Module) -> int:
@@ -87,28 +94,41 @@ def passive_elem_items(module: Module) -> int:
 # --- encoding ----------------------------------------------------------------------------
 
 
-def _vt(names: list[str]) -> tuple:
-    return tuple([VALTYPE_BY_NAME[n] for n in names])
+def _signature(t: FuncType) -> str:
+    return f"{' '.join(map(str, t.params))}>{' '.join(map(str, t.results))}"
 
 
 @functools.lru_cache(maxsize=1024)
-def _func_type(params: tuple[str, ...], results: tuple[str, ...]) -> FuncType:
+def _func_type(signature: str) -> FuncType:
     # The same few signatures recur in every module: build each FuncType once.
-    return FuncType(_vt(params), _vt(results))
+    params, _, results = signature.partition(">")
+    return FuncType(tuple([VALTYPE_BY_NAME[n] for n in params.split()]),
+                    tuple([VALTYPE_BY_NAME[n] for n in results.split()]))
 
 
-def _limits(d: dict) -> Limits:
-    return Limits(d["min"], d.get("max"))
+@functools.lru_cache(maxsize=256)
+def _table_type(elem: str, min: int, max: int | None) -> TableType:
+    return TableType(VALTYPE_BY_NAME[elem], Limits(min, max))
 
 
-def _type_json(t) -> dict | int:
+@functools.lru_cache(maxsize=256)
+def _memory_type(min: int, max: int | None) -> MemoryType:
+    return MemoryType(Limits(min, max))
+
+
+@functools.lru_cache(maxsize=256)
+def _global_type(valtype: str, mutable: bool) -> GlobalType:
+    return GlobalType(VALTYPE_BY_NAME[valtype], mutable)
+
+
+def _type_json(t) -> list | int:
     if isinstance(t, int):
         return t
     if isinstance(t, TableType):
-        return {"elem": str(t.elem), "min": t.limits.min, "max": t.limits.max}
+        return [str(t.elem), t.limits.min, t.limits.max]
     if isinstance(t, MemoryType):
-        return {"min": t.limits.min, "max": t.limits.max}
-    return {"type": str(t.type), "mutable": t.mutable}
+        return [t.limits.min, t.limits.max]
+    return [str(t.type), t.mutable]
 
 
 class LazyNames(Mapping):
@@ -139,26 +159,22 @@ def encode_names(module: Module) -> bytes:
                       separators=(",", ":")).encode()
 
 
-def encode_metadata(module: Module, options: dict | None = None) -> bytes:
+def encode_metadata(module: Module) -> bytes:
+    """The module description (`aot.abi.artifact.METADATA_SCHEMA`)."""
     doc = {
         "abi_version": ABI_VERSION,
-        "types": [[list(map(str, t.params)), list(map(str, t.results))] for t in module.types],
-        "imports": [
-            {"module": i.module, "name": i.name, "kind": str(i.kind), "type": _type_json(i.type)}
-            for i in module.imports
-        ],
+        "types": [_signature(t) for t in module.types],
+        "imports": [[i.module, i.name, str(i.kind), _type_json(i.type)] for i in module.imports],
         "n_funcs": len(module.func_type_indices()),
         "tables": [_type_json(t) for t in module.tables],
         "memories": [_type_json(m) for m in module.memories],
         "globals": [_type_json(g.type) for g in module.globals],
-        "exports": [{"name": e.name, "kind": str(e.kind), "index": e.index} for e in module.exports],
+        "exports": {e.name: [str(e.kind), e.index] for e in module.exports},
         "start": module.start,
-        "names": {"module": module.names.module},
-        "options": options or {},
-        "segments": {"datas": len(module.datas), "elems": len(module.elems),
-                     "elem_items": passive_elem_items(module)},
+        "name": module.names.module,
+        "segments": [len(module.datas), len(module.elems), passive_elem_items(module)],
     }
-    return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 _KINDS = {str(k): k for k in ExternKind}
@@ -173,38 +189,41 @@ def decode_metadata(data: bytes, func_type_indices: Sequence[int],
     doc = _decode_json(data.decode())  # str: json.loads would sniff the encoding first
     if doc.get("abi_version") != ABI_VERSION:
         raise ValueError(f"metadata ABI version {doc.get('abi_version')} != {ABI_VERSION}")
-    types = [_func_type(tuple(p), tuple(r)) for p, r in doc["types"]]
+    types = [_func_type(t) for t in doc["types"]]
     if len(func_type_indices) != doc["n_funcs"]:
         raise ValueError("function count and function type table disagree")
-    counters = dict.fromkeys(ExternKind, 0) if doc["imports"] else {}
-    imports = []
-    for i in doc["imports"]:
-        kind = _KINDS[i["kind"]]
-        t = i["type"]
-        if kind == ExternKind.FUNC:
-            typ = types[t]
-        elif kind == ExternKind.TABLE:
-            typ = TableType(VALTYPE_BY_NAME[t["elem"]], _limits(t))
-        elif kind == ExternKind.MEMORY:
-            typ = MemoryType(_limits(t))
-        else:
-            typ = GlobalType(VALTYPE_BY_NAME[t["type"]], t["mutable"])
-        imports.append(ImportDesc(i["module"], i["name"], kind, typ, counters[kind]))
-        counters[kind] += 1
-    names = doc.get("names") or {}
+    imports = _decode_imports(doc["imports"], types) if doc["imports"] else []
+    n_datas, n_elems, n_elem_items = doc["segments"]
     return ModuleDesc(
         types=types,
         imports=imports,
         func_type_indices=func_type_indices,
-        tables=[TableType(VALTYPE_BY_NAME[t["elem"]], _limits(t)) for t in doc["tables"]],
-        memories=[MemoryType(_limits(m)) for m in doc["memories"]],
-        globals=[GlobalType(VALTYPE_BY_NAME[g["type"]], g["mutable"]) for g in doc["globals"]],
-        exports=[ExportDesc(e["name"], _KINDS[e["kind"]], e["index"]) for e in doc["exports"]],
+        tables=[_table_type(*t) for t in doc["tables"]],
+        memories=[_memory_type(*m) for m in doc["memories"]],
+        globals=[_global_type(*g) for g in doc["globals"]],
+        export_index={name: (_KINDS[kind], index) for name, (kind, index) in doc["exports"].items()},
         start=doc["start"],
-        name=names.get("module"),
+        name=doc["name"],
         func_names=func_names,
-        n_datas=doc["segments"]["datas"],
-        n_elems=doc["segments"]["elems"],
-        n_elem_items=doc["segments"]["elem_items"],
-        options=dict(doc.get("options") or {}),
+        n_datas=n_datas,
+        n_elems=n_elems,
+        n_elem_items=n_elem_items,
     )
+
+
+def _decode_imports(docs: list, types: list[FuncType]) -> list[ImportDesc]:
+    counters = dict.fromkeys(ExternKind, 0)
+    imports = []
+    for module, name, kind_name, t in docs:
+        kind = _KINDS[kind_name]
+        if kind == ExternKind.FUNC:
+            typ = types[t]
+        elif kind == ExternKind.TABLE:
+            typ = _table_type(*t)
+        elif kind == ExternKind.MEMORY:
+            typ = _memory_type(*t)
+        else:
+            typ = _global_type(*t)
+        imports.append(ImportDesc(module, name, kind, typ, counters[kind]))
+        counters[kind] += 1
+    return imports

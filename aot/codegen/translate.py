@@ -68,7 +68,7 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
     if faulthandler.supports(triple):  # after text_end: not itself wasm code
         fault = faulthandler.declare_fault_handler(
             mc.ir, mc.intrinsic("llvm.eh.sjlj.longjmp", VOID, [PTR]))
-    metadata = encode_metadata(module, options.as_dict())
+    metadata = encode_metadata(module)
     _define_vtable(mc, metadata, encode_names(module), init, host_trampolines, host_by_type_index,
                    entries, text_end, pyapi.table, py_entries, py_unchecked, fault)
     return faulthandler.render(str(mc.ir))

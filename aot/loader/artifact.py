@@ -103,7 +103,7 @@ class Artifact:
                                              vtable[VTable.NAMES_LEN]))
         try:
             self.desc: ModuleDesc = decode_metadata(raw, func_types, names)
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise ArtifactError(f"{path}: corrupt module description ({exc})") from exc
         self.init_addr = vtable[VTable.INIT]
         self.host_trampolines = table_addresses(vtable[VTable.HOST_TRAMPOLINES],
@@ -118,7 +118,7 @@ class Artifact:
         if vtable[VTable.MEMORY_IMAGE_LEN]:
             self.memory_image = self._find_memory_image(path)
         register_artifact(self)
-        if self.desc.options.get("bounds_checks") == "guard":
+        if self.fingerprint.options.get("bounds_checks") == "guard":
             # Accesses past a memory's end fault: the handler must know this code.
             signals.ensure_installed(vtable[VTable.FAULT_HANDLER], vtable[VTable.FAULT_STATE],
                                      self)

@@ -238,7 +238,7 @@ class Exports(Mapping):
         e = self._by_name.get(name)
         if e is None:
             raise KeyError(f"no export named {name!r}")
-        return self._instance._export(e.kind, e.index)
+        return self._instance._export(*e)
 
     def __getattr__(self, name: str) -> Extern:
         if name.startswith("__"):
@@ -247,7 +247,7 @@ class Exports(Mapping):
         if e is None:
             raise AttributeError(f"instance has no export named {name!r} "
                                  f"(exports: {', '.join(self._by_name) or 'none'})")
-        return self._instance._export(e.kind, e.index)
+        return self._instance._export(*e)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._by_name)

@@ -24,7 +24,7 @@ class Module:
         self._canonical_ids = [canonical_type_id(t) for t in desc.types]
         self._type_ids = ffi.new("uint32_t[]", self._canonical_ids or [0])
         self._init = ffi.cast(INIT_C_TYPE, artifact.init_addr)
-        self._exports_by_name = {e.name: e for e in desc.exports}
+        self._exports_by_name = desc.export_index
 
     @property
     def path(self) -> str:
