@@ -32,7 +32,7 @@ from aot.loader import pyapi, signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
 from aot.loader.ffi import ffi
-from aot.loader.mapping import headers_size, map_image, read_layout, table_addresses
+from aot.loader.mapping import NeedMoreBytes, map_image, read_layout, table_addresses
 from aot.loader.memory_pool import MemoryImage
 from aot.loader.typeregistry import register_artifact_types
 
@@ -141,8 +141,6 @@ class Artifact:
             size = st.st_size if data is None else len(data)
             head = os.pread(fd, _HEAD_READ, 0) if data is None else data[:_HEAD_READ]
             _check_header(path, head)
-            while (need := headers_size(head)) > len(head) and len(head) < size:
-                head = os.pread(fd, need, 0) if data is None else data[:need]
             # The trailer and, nearly always, the fingerprint before it: one read.
             end_at = max(size - _END_READ, 0)
             end = os.pread(fd, size - end_at, end_at) if data is None else data[end_at:]
@@ -157,18 +155,30 @@ class Artifact:
             elif not is_verified(fd, st, crc):
                 check_crc(self._data, crc)
                 mark_verified(fd, crc)
+            if problems:
+                raise ArtifactError(f"{path}: cannot be loaded here: " + "; ".join(problems))
+            layout = self._read_layout(path, fd, head, data, json_start)
         except TrailerError as exc:
             raise ArtifactError(f"{path}: {exc}") from None
         except OSError as exc:
             raise ArtifactError(f"{path}: cannot read: {exc.strerror}") from None
-        if problems:
-            raise ArtifactError(f"{path}: cannot be loaded here: " + "; ".join(problems))
-        try:
-            layout = read_layout(path, bytes(head), json_start)  # the trailer is no segment's
-        except struct.error:
-            raise ArtifactError(f"{path}: truncated ELF headers") from None
         self._layout = layout  # for `_find_memory_image`
         return map_image(path, fd, st, layout), layout.vtable
+
+    @staticmethod
+    def _read_layout(path: str, fd: int, head: bytes, data: bytes | None, elf_size: int):
+        """The layout, from the first bytes of the file; more of them if the headers
+        reach further (the trailer, after `elf_size`, is no segment's)."""
+        try:
+            while True:
+                try:
+                    return read_layout(path, bytes(head), elf_size)
+                except NeedMoreBytes as more:
+                    if more.size > elf_size or more.size <= len(head):
+                        raise ArtifactError(f"{path}: truncated ELF headers") from None
+                    head = os.pread(fd, more.size, 0) if data is None else data[:more.size]
+        except struct.error:
+            raise ArtifactError(f"{path}: truncated ELF headers") from None
 
     # --- backtraces (parsed lazily: start-up never reads the ELF file) -------------------
 

@@ -40,7 +40,7 @@ from aot.loader.ffi import (
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 LOADER_ENV = "AOT_LOADER"
 
-PT_LOAD, PT_NOTE, PT_GNU_RELRO = 1, 4, 0x6474E552  # program header types (ELF gABI, GNU)
+PT_LOAD, PT_DYNAMIC, PT_NOTE, PT_GNU_RELRO = 1, 2, 4, 0x6474E552  # program header types (gABI, GNU)
 PF_X, PF_W, PF_R = 1, 2, 4
 _PROTECTION = {PF_R: PROT_READ, PF_R | PF_X: PROT_READ | PROT_EXEC,
                PF_R | PF_W: PROT_READ | PROT_WRITE}
@@ -85,58 +85,76 @@ def _page_up(n: int) -> int:
     return -(-n // PAGE_SIZE) * PAGE_SIZE
 
 
-def headers_size(head: bytes) -> int:
-    """How many bytes from the start of the file `read_layout` needs: the ELF and
-    program headers, then the notes (ask again once those bytes are there)."""
-    phoff, = _PHOFF.unpack_from(head, 32)
-    phentsize, phnum = _PHNUM.unpack_from(head, 54)
-    end = phoff + phentsize * phnum
-    if end > len(head) or phentsize != _PHDR.size:
-        return end
-    for p_type, _, offset, _, _, filesz, _, _ in _PHDR.iter_unpack(head[phoff:end]):
-        if p_type == PT_NOTE:
-            end = max(end, offset + filesz)
-    return end
+class NeedMoreBytes(Exception):
+    """`read_layout` needs the first `size` bytes of the file (headers or notes lie
+    past those it was given)."""
+
+    def __init__(self, size: int):
+        super().__init__(size)
+        self.size = size
 
 
 def read_layout(path: str, head: bytes, elf_size: int) -> Layout:
-    """The segments to map and the vtable's address, after checking that the file can
-    be mapped as it says."""
-    def refuse(why: str) -> ArtifactError:
-        return ArtifactError(f"{path}: not laid out for aot's loader ({why}); "
-                             "recompile it with this aot")
-
+    """The segments to map and the vtable's address, from the first bytes of the file
+    (`head`), after checking that the file can be mapped as it says.  Raises
+    NeedMoreBytes when `head` is too short, ArtifactError when the file is laid out
+    otherwise."""
     phoff, = _PHOFF.unpack_from(head, 32)
     phentsize, phnum = _PHNUM.unpack_from(head, 54)
-    if phentsize != _PHDR.size or phoff + phentsize * phnum > len(head):
-        raise refuse("bad program headers")
+    end = phoff + phentsize * phnum
+    if phentsize != _PHDR.size:
+        raise _refuse(path, "bad program headers")
+    if end > len(head):
+        raise NeedMoreBytes(end)
     segments: list[Segment] = []
-    relro: set[int] = set()
-    vtable = None
-    end = 0
-    for p_type, flags, offset, vaddr, _, filesz, memsz, _ in _PHDR.iter_unpack(
-            head[phoff:phoff + phentsize * phnum]):
+    note = dynamic = None
+    relro = ()
+    top = 0  # end of the last segment's pages
+    for p_type, flags, offset, vaddr, _, filesz, memsz, _ in _PHDR.iter_unpack(head[phoff:end]):
         if p_type == PT_LOAD:
             n = len(segments)
-            if (offset - vaddr) % PAGE_SIZE or _page_down(vaddr) < end or filesz > memsz:
-                raise refuse(f"segment {n} is not page-congruent, in order, on pages of its own")
+            if (offset - vaddr) % PAGE_SIZE or vaddr - vaddr % PAGE_SIZE < top or filesz > memsz:
+                raise _refuse(path, f"segment {n} is not page-congruent, in order, on pages of its own")
             if offset + filesz > elf_size:
-                raise refuse(f"segment {n} reaches past the end of the file")
-            if flags not in _PROTECTION:
-                raise refuse(f"segment {n} has flags {flags:#x}")
-            segments.append((_PROTECTION[flags], offset, vaddr, filesz, memsz))
-            end = _page_up(vaddr + memsz)
-        elif p_type == PT_NOTE and vtable is None:
-            vtable = _vtable_note(head, offset, filesz)
+                raise _refuse(path, f"segment {n} reaches past the end of the file")
+            prot = _PROTECTION.get(flags)
+            if prot is None:
+                raise _refuse(path, f"segment {n} has flags {flags:#x}")
+            segments.append((prot, offset, vaddr, filesz, memsz))
+            top = -(-(vaddr + memsz) // PAGE_SIZE) * PAGE_SIZE
+        elif p_type == PT_NOTE and note is None:
+            note = (offset, filesz)
         elif p_type == PT_GNU_RELRO:
-            relro.add(vaddr)
+            relro = (*relro, vaddr)
+        elif p_type == PT_DYNAMIC:
+            dynamic = (offset, filesz)
     if not segments or segments[0][1] != 0 or segments[0][2] != 0:
-        raise refuse("no segment maps the headers at the start")
-    if vtable is None or not 0 < vtable < end:
-        raise refuse("no vtable note")
-    if relro:  # only a dynamic loader writes RELRO (.dynamic, here): read-only at once
-        segments = [(PROT_READ, *s[1:]) if s[2] in relro else s for s in segments]
-    return Layout(segments, end, vtable)
+        raise _refuse(path, "no segment maps the headers at the start")
+    vtable = None
+    if note is not None:
+        if note[0] + note[1] > len(head):
+            raise NeedMoreBytes(note[0] + note[1])
+        vtable = _vtable_note(head, *note)
+    if vtable is None or not 0 < vtable < top:
+        raise _refuse(path, "no vtable note")
+    if relro:
+        segments = [seg for seg in (_after_relocation(seg, dynamic) if seg[2] in relro else seg
+                                    for seg in segments) if seg is not None]
+    return Layout(segments, top, vtable)
+
+
+def _after_relocation(seg: Segment, dynamic: tuple[int, int] | None) -> Segment | None:
+    """A RELRO segment as it is once a dynamic loader has written it: read-only (aot's
+    artifacts have nothing to relocate), or nothing at all when it holds only the
+    dynamic section, which no one but a dynamic loader reads."""
+    _, offset, vaddr, filesz, memsz = seg
+    if (offset, filesz) == dynamic and _page_up(vaddr + memsz) - _page_down(vaddr) == PAGE_SIZE:
+        return None
+    return (PROT_READ, offset, vaddr, filesz, memsz)
+
+
+def _refuse(path: str, why: str) -> ArtifactError:
+    return ArtifactError(f"{path}: not laid out for aot's loader ({why}); recompile it with this aot")
 
 
 def table_addresses(addr: int, n: int) -> list[int]:
