@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,6 +74,8 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
 
 
 def _compile_uncached(data: bytes, opts: CompileOptions) -> Module:
+    import tempfile  # not at import: a process that only loads artifacts never needs it
+
     so = compile_artifact(data, opts)
     with tempfile.TemporaryDirectory(prefix="aot-") as tmp:
         path = os.path.join(tmp, "module.so")

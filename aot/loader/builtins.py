@@ -8,13 +8,29 @@ import weakref
 from aot.abi.vmctx import BUILTIN_C_SIGNATURES, Builtin
 from aot.loader.ffi import address, ffi, libc
 
-# vmctx address -> instance, for helpers that must find their instance.
-instances_by_vmctx: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+# vmctx address -> its instance (weakly), for helpers that must find their instance.  A
+# plain dict: the instance adds and removes itself, cheaper than a WeakValueDictionary.
+_instances: dict[int, weakref.ref] = {}
+
+
+def register_vmctx(vmctx: int, instance_ref: weakref.ref) -> None:
+    _instances[vmctx] = instance_ref
+
+
+def unregister_vmctx(vmctx: int, instance_ref: weakref.ref) -> None:
+    if _instances.get(vmctx) is instance_ref:
+        del _instances[vmctx]
+
+
+def instance_at(vmctx: int):
+    """The live instance whose VMContext is at `vmctx`, or None."""
+    ref = _instances.get(vmctx)
+    return None if ref is None else ref()
 
 
 def _memory_grow(vmctx, memory_index, delta):
     try:
-        instance = instances_by_vmctx[address(vmctx)]
+        instance = instance_at(address(vmctx))
         return instance._memories[memory_index].grow_pages(delta)
     except Exception:  # noqa: BLE001 - memory.grow reports failure as -1, never raises
         return -1
@@ -22,7 +38,7 @@ def _memory_grow(vmctx, memory_index, delta):
 
 def _table_grow(vmctx, table_index, delta, init):
     try:
-        instance = instances_by_vmctx[address(vmctx)]
+        instance = instance_at(address(vmctx))
         return instance._tables[table_index].grow_elements(delta, init)
     except Exception:  # noqa: BLE001 - table.grow reports failure as -1, never raises
         return -1

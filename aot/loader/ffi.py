@@ -46,5 +46,8 @@ ENTRY_C_TYPE = "uint32_t (*)(VMFuncRef *, ValRaw *)"
 INIT_C_TYPE = "uint32_t (*)(void *)"
 
 
+_UINTPTR = ffi.typeof("uintptr_t")
+
+
 def address(cdata) -> int:
-    return int(ffi.cast("uintptr_t", cdata))
+    return int(ffi.cast(_UINTPTR, cdata))

@@ -19,7 +19,7 @@ from aot.abi.vmctx import HOST_MAGIC, FuncRef
 from aot.errors import NotSupportedError, Trap
 from aot.loader import pyapi
 from aot.loader.backtrace import capture, host_frame, symbolizer
-from aot.loader.builtins import instances_by_vmctx
+from aot.loader.builtins import instance_at
 from aot.loader.caller import Caller
 from aot.loader.ffi import ENTRY_C_TYPE, address, ffi
 from aot.loader.funcrefs import register_host_ref
@@ -380,7 +380,7 @@ def _host_callback(ft: FuncType, fn: Callable, access_caller: bool = False):
     else:
         def conversions(caller_vmctx):
             # References resolve through the calling instance's store.
-            refs = instances_by_vmctx[address(caller_vmctx)].store._refs
+            refs = instance_at(address(caller_vmctx)).store._refs
             return ([converters(t, refs)[1] for t in ft.params],
                     [converters(t, refs)[0] for t in ft.results])
 
@@ -405,7 +405,7 @@ def _host_callback(ft: FuncType, fn: Callable, access_caller: bool = False):
             gets, puts = conversions(caller_vmctx)
             args = [g(values[i]) for i, g in enumerate(gets)]
             if access_caller:
-                caller = Caller(instances_by_vmctx.get(address(caller_vmctx)), name)
+                caller = Caller(instance_at(address(caller_vmctx)), name)
                 try:
                     result = fn(caller, *args)
                 finally:

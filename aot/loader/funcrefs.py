@@ -22,10 +22,10 @@ def register_host_ref(addr: int, func) -> None:
     _host_refs[addr] = func
 
 
-def register_instance(instance, start: int, end: int) -> None:
+def register_instance(instance_ref: weakref.ref, start: int, end: int) -> None:
     """Until `unregister_instance(start)` (the instance calls it when it dies)."""
     bisect.insort(_starts, start)
-    _entries[start] = (end, weakref.ref(instance))
+    _entries[start] = (end, instance_ref)
 
 
 def unregister_instance(start: int) -> None:

@@ -3,12 +3,13 @@ the start function; then exports on demand."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aot.abi.vmctx import VMCTX_MAGIC, FuncRef, VMContextLayout
 from aot.errors import LinkError
-from aot.loader.builtins import BUILTIN_TABLE, instances_by_vmctx
+from aot.loader.builtins import BUILTIN_TABLE, register_vmctx, unregister_vmctx
 from aot.loader.ffi import address, ffi
 from aot.loader.func import Func, copy_funcref, raise_for_status
 from aot.loader.funcrefs import register_instance, unregister_instance
@@ -70,7 +71,7 @@ class Instance:
         for g in kinds[ExternKind.GLOBAL]:
             g._bind_store(store)
         n_imported_globals = len(kinds[ExternKind.GLOBAL])
-        self._global_slots = ffi.new(_VALUES, max(len(desc.globals), 1))
+        self._global_slots = ffi.new(_VALUES, len(desc.globals)) if desc.globals else ffi.NULL
         self._globals: list[Global | None] = [*kinds[ExternKind.GLOBAL], *[None] * len(desc.globals)]
         at = layout.memories // 8
         for i, m in enumerate(self._memories):
@@ -99,10 +100,11 @@ class Instance:
         # The defined functions' VMFuncRefs are filled by the compiled init function.
         self._funcs: dict[int, Func] = {}
 
-        self._registered = self._func_refs_addr
-        register_instance(self, self._func_refs_addr,
+        self._weak = weak = weakref.ref(self)
+        register_instance(weak, self._func_refs_addr,
                           self._func_refs_addr + FuncRef.SIZE * len(desc.func_type_indices))
-        instances_by_vmctx[base] = self
+        register_vmctx(base, weak)
+        self._registered = base
         store._instances.append(self)
         self.exports = Exports(self)
 
@@ -113,9 +115,10 @@ class Instance:
             self._func(desc.start)()
 
     def __del__(self) -> None:
-        start = getattr(self, "_registered", None)
-        if start is not None:
-            unregister_instance(start)
+        base = getattr(self, "_registered", None)
+        if base is not None:
+            unregister_instance(self._func_refs_addr)
+            unregister_vmctx(base, self._weak)
 
     # --- imports ------------------------------------------------------------------------
 

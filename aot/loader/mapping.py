@@ -137,9 +137,12 @@ def read_layout(path: str, head: bytes, elf_size: int) -> Layout:
         vtable = _vtable_note(head, *note)
     if vtable is None or not 0 < vtable < top:
         raise _refuse(path, "no vtable note")
-    if relro:
-        segments = [seg for seg in (_after_relocation(seg, dynamic) if seg[2] in relro else seg
-                                    for seg in segments) if seg is not None]
+    for vaddr in relro:
+        for i, seg in enumerate(segments):
+            if seg[2] == vaddr:
+                after = _after_relocation(seg, dynamic)
+                segments[i:i + 1] = () if after is None else (after,)
+                break
     return Layout(segments, top, vtable)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 import sys
 import sysconfig
 
@@ -20,7 +19,7 @@ from aot.loader.ffi import address, ffi, libc
 
 
 def _resolve() -> list[int] | None:
-    if platform.python_implementation() != "CPython":
+    if sys.implementation.name != "cpython":
         return None
     # Object headers differ in free-threaded and trace-refs builds.
     if sysconfig.get_config_var("Py_GIL_DISABLED") or hasattr(sys, "getobjects"):
