@@ -116,10 +116,15 @@ def _mark(path) -> bytes | None:
         return None
 
 
+# Larger than what the loader reads whole (and always checks): its mark matters.
+BIG_MODULE = MODULE[:-1] + """ (memory 1) (data (i32.const 0) "{}"))""".format("\\2a" * 20000)
+
+
 def test_verification_mark_skips_the_checksum_only_while_the_file_is_unchanged(tmp_path):
     """aot marks the artifacts it writes (and files it has checked) so that loads skip
     the checksum pass; any write to the file voids the mark, and the damage is caught."""
-    path = aot.compile_file(wat(MODULE), tmp_path / "m.so")
+    path = aot.compile_file(wat(BIG_MODULE), tmp_path / "m.so")
+    assert path.stat().st_size > 20000
     if _mark(path) is None:
         pytest.skip("this filesystem keeps no user extended attributes")
     original = path.read_bytes()
@@ -138,6 +143,26 @@ def test_verification_mark_skips_the_checksum_only_while_the_file_is_unchanged(t
     assert _mark(other) is None
     assert aot.load(other).instantiate().exports.a(1) == 2
     assert _mark(other) is not None
+
+
+def test_a_small_file_is_checked_whole_whatever_its_mark_says(tmp_path):
+    """A file the loader reads in one call is checked by CRC at every load: a mark made
+    for the file before damage (a copy of it, a clock that did not move) changes nothing."""
+    from aot.abi.fingerprint import mark_verified, trailer_crc
+
+    path = aot.compile_file(wat(MODULE), tmp_path / "m.so")
+    original = path.read_bytes()
+    assert len(original) < 16384
+    damaged = bytearray(original)
+    damaged[len(original) // 2] ^= 0x10
+    path.write_bytes(damaged)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        mark_verified(fd, trailer_crc(original))  # vouches for the bytes it no longer has
+    finally:
+        os.close(fd)
+    with pytest.raises(aot.ArtifactError, match="checksum mismatch"):
+        aot.load(path)
 
 
 def test_fault_state_layout_matches_what_the_compiled_handler_reads():

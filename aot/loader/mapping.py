@@ -230,8 +230,8 @@ class DlopenedImage:
 
     __slots__ = ("base",)
 
-    def __init__(self, path: str, fd: int, st: os.stat_result, layout: Layout):
-        handle = libc.dlopen(_dlopen_name(path, fd, st).encode(), RTLD_NOW | RTLD_LOCAL)
+    def __init__(self, path: str, fd: int, layout: Layout):
+        handle = libc.dlopen(_dlopen_name(path, fd, os.fstat(fd)).encode(), RTLD_NOW | RTLD_LOCAL)
         if handle == ffi.NULL:
             raise ArtifactError(f"{path}: cannot be loaded as a shared object: {_dlerror()}")
         vtable = address(libc.dlsym(handle, VTABLE_SYMBOL.encode()))
@@ -243,9 +243,9 @@ class DlopenedImage:
         pass  # dlclose could unmap code that a debugger session still shows
 
 
-def map_image(path: str, fd: int, st: os.stat_result, layout: Layout) -> MappedImage | DlopenedImage:
+def map_image(path: str, fd: int, layout: Layout) -> MappedImage | DlopenedImage:
     if os.environ.get(LOADER_ENV) == "dlopen":
-        return DlopenedImage(path, fd, st, layout)
+        return DlopenedImage(path, fd, layout)
     return MappedImage(path, fd, layout)
 
 
