@@ -5,7 +5,9 @@ That suffices because an artifact needs nothing of a dynamic loader
 (`aot.abi.artifact`): no relocation, no import, no initializer, and a note among the
 first bytes of the file says where the vtable is.  Segments are mapped as glibc maps
 them (one mapping for the whole span, then each segment over it at its file offset,
-.bss as fresh zero pages), so the memory is the same as after `dlopen`.
+.bss as fresh zero pages), so the code and data are the same as after `dlopen`; only
+a RELRO segment holding nothing but `.dynamic`, which only a dynamic loader reads, is
+left out.
 
 `AOT_LOADER=dlopen` loads with the dynamic loader instead, for debuggers and tools that
 find code through its list of objects (gdb's `break`, `dladdr`, libgcc's unwinder).

@@ -58,6 +58,8 @@ class MemoryImage:
         """The artifact goes: its pooled reservations become plain ones."""
         global _pooled
         pool, self.pool = self.pool, None
+        if libc is None:  # interpreter shutdown: the process unmaps everything anyway
+            return
         for base, accessible in pool or ():
             _pooled -= 1
             # Fresh zero pages over the image: the file is no longer the memory's.
