@@ -63,12 +63,25 @@ def artifacts(tmp_path_factory):
     return out
 
 
+def aot_round(path: Path, size: str) -> None:
+    """File to first completed call, with aot."""
+    export, arg = CALLS[size]
+    aot.load(path).instantiate().exports[export](arg)
+
+
+def wasmtime_round(engine: wasmtime.Engine, path: Path, size: str) -> None:
+    """The same with wasmtime-py: `deserialize_file`, a store, an instance, the call."""
+    export, arg = CALLS[size]
+    store = wasmtime.Store(engine)
+    module = wasmtime.Module.deserialize_file(engine, str(path))
+    wasmtime.Instance(store, module, []).exports(store)[export](store, arg)
+
+
 @pytest.mark.parametrize("size", ["small", "1MB"])
 @pytest.mark.parametrize("engine", ["aot", "aot-verify", "wasmtime"])
 def test_artifact_to_first_call(benchmark, artifacts, size, engine):
     tmp, wasm_size, wt_engine = artifacts[size]
     benchmark.group = f"load + instantiate + first call: {size} ({wasm_size // 1024} KiB wasm)"
-    export, arg = CALLS[size]
     counter = itertools.count()
     if engine.startswith("aot"):
         def setup():
@@ -79,15 +92,13 @@ def test_artifact_to_first_call(benchmark, artifacts, size, engine):
             return (copy,), {}
 
         def run(path):
-            aot.load(path).instantiate().exports[export](arg)
+            aot_round(path, size)
     else:
         def setup():
             return (tmp / f"{size}.cwasm",), {}
 
         def run(path):
-            store = wasmtime.Store(wt_engine)
-            module = wasmtime.Module.deserialize_file(wt_engine, str(path))
-            wasmtime.Instance(store, module, []).exports(store)[export](store, arg)
+            wasmtime_round(wt_engine, path, size)
     benchmark.pedantic(run, setup=setup, rounds=60, warmup_rounds=2)
 
 
@@ -97,27 +108,22 @@ def test_artifact_to_first_call_alternating(benchmark, artifacts, size):
     drifts by tens of percent over seconds, and each pair of rounds sees the same
     conditions.  The timed rounds are aot's; wasmtime-py's run in the untimed setup,
     timed here, and the summary gives the median of the per-pair ratios."""
-    tmp, wasm_size, wt_engine = artifacts[size]
+    tmp, _, wt_engine = artifacts[size]
     benchmark.group = f"alternating rounds, file to first call: {size}"
-    export, arg = CALLS[size]
     wt_times: list[float] = []
 
     def setup():
         t0 = time.perf_counter()
-        store = wasmtime.Store(wt_engine)
-        module = wasmtime.Module.deserialize_file(wt_engine, str(tmp / f"{size}.cwasm"))
-        wasmtime.Instance(store, module, []).exports(store)[export](store, arg)
+        wasmtime_round(wt_engine, tmp / f"{size}.cwasm", size)
         wt_times.append(time.perf_counter() - t0)
-        return (tmp / f"{size}.so",), {}
+        return (tmp / f"{size}.so", size), {}
 
-    def run(path):
-        aot.load(path).instantiate().exports[export](arg)
-
-    benchmark.pedantic(run, setup=setup, rounds=200, warmup_rounds=2)
+    benchmark.pedantic(aot_round, setup=setup, rounds=200, warmup_rounds=2)
     aot_times = benchmark.stats.stats.data
-    pairs = zip(aot_times, wt_times[-len(aot_times):])
-    benchmark.extra_info["wasmtime_median"] = statistics.median(wt_times[-len(aot_times):])
-    benchmark.extra_info["paired_ratio"] = statistics.median(w / a for a, w in pairs)
+    wt_timed = wt_times[-len(aot_times):]  # setup runs for the warm-up rounds too
+    benchmark.extra_info["wasmtime_median"] = statistics.median(wt_timed)
+    benchmark.extra_info["paired_ratio"] = statistics.median(
+        w / a for a, w in zip(aot_times, wt_timed))
 
 
 @pytest.mark.parametrize("size", ["small", "1MB"])

@@ -115,7 +115,7 @@ def read_layout(path: str, head: bytes, elf_size: int) -> Layout:
     for p_type, flags, offset, vaddr, _, filesz, memsz, _ in _PHDR.iter_unpack(head[phoff:end]):
         if p_type == PT_LOAD:
             n = len(segments)
-            if (offset - vaddr) % PAGE_SIZE or vaddr - vaddr % PAGE_SIZE < top or filesz > memsz:
+            if (offset - vaddr) % PAGE_SIZE or _page_down(vaddr) < top or filesz > memsz:
                 raise _refuse(path, f"segment {n} is not page-congruent, in order, on pages of its own")
             if offset + filesz > elf_size:
                 raise _refuse(path, f"segment {n} reaches past the end of the file")
@@ -123,7 +123,7 @@ def read_layout(path: str, head: bytes, elf_size: int) -> Layout:
             if prot is None:
                 raise _refuse(path, f"segment {n} has flags {flags:#x}")
             segments.append((prot, offset, vaddr, filesz, memsz))
-            top = -(-(vaddr + memsz) // PAGE_SIZE) * PAGE_SIZE
+            top = _page_up(vaddr + memsz)
         elif p_type == PT_NOTE and note is None:
             note = (offset, filesz)
         elif p_type == PT_GNU_RELRO:
