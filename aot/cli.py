@@ -34,6 +34,16 @@ def _opt_level(text: str) -> int:
     return int(level)
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="aot",
@@ -72,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="omit the loop-header interrupt checks")
     c.add_argument("--no-backtraces", action="store_true",
                    help="do not record wasm frames when a trap happens")
+    c.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
+                   help="compile with N processes (default: the CPUs available); the "
+                        "artifact is the same whatever N is")
+    c.add_argument("--codegen-units", type=_positive, default=None, metavar="N",
+                   help="split the functions into N LLVM modules compiled in parallel "
+                        "(default: by code size, one for small modules); fewer units let "
+                        "LLVM inline across more functions, more keep all cores busy")
+    c.add_argument("--time", action="store_true",
+                   help="print where the compile's time went (decode, plan, IR, optimize, "
+                        "emit, link) and its peak memory on stderr")
+    c.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (it shows only on a terminal, after a second)")
 
     r = add_command(
         "run", help="run a WASI program, or call one export of a module",
@@ -161,11 +183,44 @@ def cmd_compile(args: argparse.Namespace) -> int:
                                  target_cpu=args.target_cpu,
                                  **({"bounds_checks": args.bounds_checks} if args.bounds_checks else {}),
                                  fuel=args.fuel, interrupts=not args.no_interrupts,
-                                 backtraces=not args.no_backtraces)
+                                 backtraces=not args.no_backtraces,
+                                 codegen_units=args.codegen_units)
     except ValueError as exc:
         raise AotError(str(exc)) from None
-    compile_file(args.input, output, options)
+    from aot.codegen import CompileProfile
+
+    profile = CompileProfile()
+    with _progress_bar(enabled=not args.quiet and sys.stderr.isatty()) as progress:
+        compile_file(args.input, output, options, jobs=args.jobs, progress=progress,
+                     profile=profile)
+    if args.time:
+        print(profile.format(), file=sys.stderr)
     return EXIT_OK
+
+
+class _progress_bar:  # noqa: N801 - used as a context manager, like open()
+    """A tqdm bar over the module's functions, shown once a compile has run a second
+    (tqdm's `delay`), on stderr; nothing when disabled."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def __enter__(self):
+        return self.update if self.enabled else None
+
+    def update(self, units: int, n_units: int, funcs: int, n_funcs: int, phase: str) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=n_funcs, unit="fn", delay=1.0, leave=False,
+                            desc="compiling", file=sys.stderr)
+        self.bar.set_description_str(f"{phase} ({units}/{n_units} units)", refresh=False)
+        self.bar.update(funcs - self.bar.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _load_any(path: str, opt_level: int):

@@ -11,7 +11,8 @@ from aot.loader import Artifact, Module
 
 if TYPE_CHECKING:
     from aot.cache import Cache
-    from aot.codegen import CompileOptions
+    from aot.codegen import CompileOptions, CompileProfile
+    from aot.codegen.pipeline import Progress
 
 WasmSource = bytes | bytearray | memoryview | str | os.PathLike
 
@@ -26,27 +27,50 @@ def _read_wasm(wasm: WasmSource) -> bytes:
         raise CompileError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None) -> bytes:
-    """Compile wasm to the bytes of an ELF shared object (an aot artifact)."""
-    from aot.codegen import CompileOptions, compile_module  # LLVM: only when compiling
+def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
+                     jobs: int | None = None, progress: Progress | None = None,
+                     profile: CompileProfile | None = None) -> bytes:
+    """Compile wasm to the bytes of an ELF shared object (an aot artifact).
+
+    `jobs`: how many processes compile the module's codegen units (default: the CPUs
+    this process may use); the artifact is the same whatever it is.  `progress` is
+    called as units finish; `profile` (a `CompileProfile`) receives the phase times."""
+    import time
+
+    from aot.codegen import (  # LLVM: only when compiling
+        CompileOptions,
+        CompileProfile,
+        compile_module,
+    )
     from aot.wasm import parse
 
-    module = parse(_read_wasm(wasm))
-    return compile_module(module, options or CompileOptions())
+    data = _read_wasm(wasm)
+    t = time.perf_counter()
+    module = parse(data)
+    decoded = time.perf_counter() - t
+    profile = profile if profile is not None else CompileProfile()
+    artifact = compile_module(module, options or CompileOptions(), wasm=data, jobs=jobs,
+                              progress=progress, profile=profile)
+    profile.add("decode", decoded)
+    profile.wall += decoded
+    return artifact
 
 
 def compile_file(wasm: WasmSource, output: str | os.PathLike,
-                 options: CompileOptions | None = None) -> Path:
+                 options: CompileOptions | None = None, *, jobs: int | None = None,
+                 progress: Progress | None = None, profile: CompileProfile | None = None) -> Path:
     """Compile wasm and write the artifact to `output` (atomically)."""
     output = Path(output)
     from aot.cache import write_atomic
 
-    write_atomic(output, compile_artifact(wasm, options), artifact=True)
+    write_atomic(output, compile_artifact(wasm, options, jobs=jobs, progress=progress,
+                                          profile=profile), artifact=True)
     return output
 
 
 def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
-            cache: bool | str | os.PathLike | Cache = True, **options) -> Module:
+            cache: bool | str | os.PathLike | Cache = True, jobs: int | None = None,
+            **options) -> Module:
     """Compile a wasm module (bytes or a path) and load it, ready to instantiate.
 
     The code is for this machine's CPU (`target_cpu="native"`, like wasmtime's
@@ -62,21 +86,21 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
     options.setdefault("target_cpu", "native" if not options.get("target") else None)
     opts = CompileOptions(opt_level=opt_level, **options)
     if cache is False:
-        return _compile_uncached(data, opts)
+        return _compile_uncached(data, opts, jobs)
     store = cache if isinstance(cache, Cache) else Cache(None if cache is True else cache)
     key = cache_key(data, fingerprint(opts))
     return store.get_or_create(
         key,
-        build=lambda: compile_artifact(data, opts),
+        build=lambda: compile_artifact(data, opts, jobs=jobs),
         load=lambda path: load(path),
         is_damage=lambda exc: isinstance(exc, ArtifactError),
     )
 
 
-def _compile_uncached(data: bytes, opts: CompileOptions) -> Module:
+def _compile_uncached(data: bytes, opts: CompileOptions, jobs: int | None) -> Module:
     import tempfile  # not at import: a process that only loads artifacts never needs it
 
-    so = compile_artifact(data, opts)
+    so = compile_artifact(data, opts, jobs=jobs)
     with tempfile.TemporaryDirectory(prefix="aot-") as tmp:
         path = os.path.join(tmp, "module.so")
         with open(path, "wb") as f:

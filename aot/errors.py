@@ -31,6 +31,9 @@ class CompileError(AotError):
             where.append(f"at byte offset 0x{offset:x}")
         super().__init__(f"{message} ({', '.join(where)})" if where else message)
 
+    def __reduce__(self):  # raised in a compile worker, re-raised in the caller
+        return type(self), (self.message, self.offset, self.func_index)
+
 
 class NotSupportedError(CompileError):
     """A valid module uses a feature aot does not implement yet."""
@@ -38,6 +41,9 @@ class NotSupportedError(CompileError):
     def __init__(self, feature: str, offset: int | None = None, func_index: int | None = None):
         super().__init__(f"not supported: {feature}", offset, func_index)
         self.feature = feature
+
+    def __reduce__(self):
+        return type(self), (self.feature, self.offset, self.func_index)
 
 
 class LinkError(AotError):

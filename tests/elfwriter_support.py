@@ -4,16 +4,18 @@ the AArch64 and x86-64 relocations patch."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
 
 import llvmlite.binding as llvm
 import wasmtime
+from llvmlite import ir
 
 from aot.codegen import CompileOptions
 from aot.codegen.emit import host_triple, optimize_and_emit, target_machine
-from aot.codegen.translate import translate_module
+from aot.codegen.translate import artifact_blobs, translate_module
 from aot.wasm import parse
 
 AARCH64 = "aarch64-unknown-linux-gnu"
@@ -21,12 +23,21 @@ X86_64 = "x86_64-unknown-linux-gnu"
 
 
 def wasm_object(wat: str, triple: str | None = None, opt_level: int = 2) -> bytes:
-    """compile_module up to (not including) linking, for `triple` (default: the host)."""
+    """compile_module up to (not including) linking, for `triple` (default: the host), as
+    one self-contained object: the bulk data the writer adds to real artifacts
+    (`artifact_blobs`) is defined in the IR instead, so that the object alone links and
+    its relocations can be checked one by one."""
     options = CompileOptions(opt_level=opt_level, target_cpu="generic" if triple else "x86-64-v2")
     tm = target_machine(options, triple)
     module = parse(wasmtime.wat2wasm(wat))
-    ir_module = translate_module(module, options, triple or host_triple(), str(tm.target_data))
-    return optimize_and_emit(str(ir_module), tm, opt_level)
+    text = translate_module(module, options, triple or host_triple(), str(tm.target_data))
+    for blob in artifact_blobs(module):
+        data = ir.Constant(ir.ArrayType(ir.IntType(8), len(blob.data)), bytearray(blob.data))
+        text, n = re.subn(rf'^@"?{blob.symbol}"? = external hidden constant \[0 x i8\]$',
+                          lambda _, d=data, b=blob: f'@"{b.symbol}" = hidden constant {d}, align {b.align}',
+                          text, flags=re.M)
+        assert n <= 1
+    return optimize_and_emit(text, tm, opt_level)
 
 
 def ir_object(ir_text: str, triple: str | None = None) -> bytes:

@@ -12,7 +12,8 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
                                       for the guard-page fault handler
     [13] names: const char*       [14] length: JSON {"function index": "name"} from the
                                       name section, read only for backtraces
-    [15] memory image: page-aligned initial contents of memory 0, or null
+    [15] memory image: the non-zero pages of memory 0's initial contents, packed,
+         page-aligned, or null
     [16] memory image length in bytes (a multiple of MEMORY_IMAGE_ALIGN), or 0
     [17] py_api: the writable CPython function table the loader fills (`aot.abi.pyapi`)
     [18] Python entries: one `METH_FASTCALL` function per module type, or null where
@@ -25,12 +26,19 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
     [21] the guard-page fault handler `void (int, siginfo_t *, void *)`, or null
          (non-x86-64 targets): see `aot.abi.faults`
     [22] the handler's `AotFaultState **`, written by the loader that installs it
+    [23] memory image runs: `n` pairs of u64 (offset in memory 0, length), page-aligned,
+         in address order; run k's pages follow run k-1's in the image
+    [24] n memory image runs
 
 The memory image (wasmtime's "memory images"): when a module defines memory 0 and all
 its active data segments have constant offsets within the initial size, the compiler
 stores the initial contents once, page-aligned, and the init function does not copy
-those segments; the loader maps the image copy-on-write at the start of each instance's
-memory instead (no copy, no page touched until wasm uses it).
+those segments; the loader maps the image copy-on-write into each instance's memory
+instead (no copy, no page touched until wasm uses it).  The image is sparse: pages of
+zeros are neither stored nor mapped, so a module whose data sits above a large stack
+costs its data, not its span.  The image and the other bulk bytes (metadata, names,
+passive data segments) are written into the artifact by the ELF writer directly; they
+never pass through LLVM.
 
 Pointers are offsets (wasmtime's "no relocations left at load"): each address word
 (`ADDRESS_WORDS`) holds its target's address less the vtable's, and each entry of the
@@ -56,7 +64,7 @@ VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
 VTABLE_NOTE_SECTION = ".note.aot"
 VTABLE_NOTE_NAME = b"aot"
 NT_AOT_VTABLE = 1
-ABI_VERSION = 9
+ABI_VERSION = 10
 
 
 class VTable:
@@ -83,7 +91,9 @@ class VTable:
     HOST_TRAMPOLINES_BY_TYPE = 20
     FAULT_HANDLER = 21
     FAULT_STATE = 22
-    SIZE = 23
+    MEMORY_IMAGE_RUNS = 23
+    N_MEMORY_IMAGE_RUNS = 24
+    SIZE = 25
 
 
 # The vtable words that hold an address (as an offset from the vtable); the others are
@@ -92,11 +102,23 @@ ADDRESS_WORDS = frozenset({
     VTable.METADATA, VTable.INIT, VTable.FUNC_TYPES, VTable.HOST_TRAMPOLINES, VTable.ENTRIES,
     VTable.TEXT_BEGIN, VTable.TEXT_END, VTable.NAMES, VTable.MEMORY_IMAGE, VTable.PY_API,
     VTable.PY_ENTRIES, VTable.PY_UNCHECKED, VTable.HOST_TRAMPOLINES_BY_TYPE,
-    VTable.FAULT_HANDLER, VTable.FAULT_STATE,
+    VTable.FAULT_HANDLER, VTable.FAULT_STATE, VTable.MEMORY_IMAGE_RUNS,
 })
 
 
 MEMORY_IMAGE_ALIGN = 4096  # the page size the image is mapped with
+
+# Symbols of the bulk bytes the ELF writer adds (`aot.codegen.elfwriter.Blob`); the code
+# and the vtable refer to them, LLVM never sees their contents.
+METADATA_SYMBOL = "aot_metadata"
+NAMES_SYMBOL = "aot_names"
+MEMORY_IMAGE_SYMBOL = "aot_memory_image"
+MEMORY_IMAGE_RUNS_SYMBOL = "aot_memory_image_runs"
+
+
+def data_segment_symbol(index: int) -> str:
+    """The bytes of passive or non-imaged data segment `index`."""
+    return f"aot_data{index}"
 
 
 # Metadata schema (JSON), compact: it is parsed at every load.  Value types are spelled

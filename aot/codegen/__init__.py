@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aot.abi.fingerprint import CPU_FEATURES, Fingerprint, append_trailer
-from aot.codegen.emit import host_triple, llvm_version, optimize_and_emit, target_machine
-from aot.codegen.link import link_shared_object
+from aot.abi.fingerprint import CPU_FEATURES, Fingerprint
+from aot.codegen.emit import host_triple, llvm_version, target_machine
 from aot.codegen.options import CompileOptions
+from aot.codegen.pipeline import CompileProfile, compile_module
 from aot.codegen.translate import translate_module
 from aot.version import full_version
 from aot.wasm.module import Module
@@ -36,13 +36,4 @@ def fingerprint(options: CompileOptions) -> Fingerprint:
                        options.as_dict(), llvmlite.__version__)
 
 
-def compile_module(module: Module, options: CompileOptions) -> bytes:
-    """Compile a decoded, validated module to an artifact: an ELF shared object followed
-    by the fingerprint trailer (`aot.abi.fingerprint`)."""
-    tm = target_machine(options, options.target)
-    ir_text = translate_module(module, options, _triple(options), str(tm.target_data))
-    obj = optimize_and_emit(ir_text, tm, options.opt_level)
-    return append_trailer(link_shared_object(obj), fingerprint(options))
-
-
-__all__ = ["CompileOptions", "compile_module", "compile_to_ir", "fingerprint", "llvm_version"]
+__all__ = ["CompileOptions", "CompileProfile", "compile_module", "compile_to_ir", "fingerprint", "llvm_version"]

@@ -6,6 +6,7 @@ line tables only (no types or variables)."""
 from __future__ import annotations
 
 from llvmlite import ir
+from llvmlite.ir import _utils
 
 from aot.codegen.llvmtypes import I32
 
@@ -58,10 +59,48 @@ class DebugInfo:
         fn.set_metadata("dbg", sp)
         return sp
 
-    def location(self, scope: ir.DIValue, line: int) -> ir.DIValue:
+    def location(self, scope: ir.DIValue, line: int) -> DILocation:
         key = (id(scope), line)
         loc = self._locations.get(key)
         if loc is None:
-            loc = self.module.add_debug_info("DILocation", {"line": line, "column": 0, "scope": scope})
-            self._locations[key] = loc
+            loc = self._locations[key] = DILocation(self.module, scope, line)
         return loc
+
+
+class DILocation:
+    """A `!DILocation(line: N, scope: S)` node, rendered once.  There is one per wasm
+    instruction offset, so this is the most numerous object of a translation; llvmlite's
+    `add_debug_info` (operands sorted, hashed and compared for deduplication) cost a
+    quarter of the IR-building time, and `DebugInfo.location` already deduplicates."""
+
+    __slots__ = ("_ref", "_text")
+
+    def __init__(self, module: ir.Module, scope: ir.DIValue, line: int):
+        self._ref = f"!{len(module.metadata)}"
+        self._text = f"{self._ref} = !DILocation(line: {line}, column: 0, scope: {scope.get_reference()})"
+        module.metadata.append(self)
+
+    def get_reference(self) -> str:
+        return self._ref
+
+    def __str__(self) -> str:
+        return self._text
+
+
+class FastNameScope(_utils.NameScope):
+    """A function's name scope that names anonymous values from a counter.  llvmlite's
+    deduplicates "" against every name used so far (two lookups and a format per
+    instruction); explicit names never start with "." (llvmlite appends ".N" to them),
+    so counter names cannot collide with them."""
+
+    def __init__(self, previous: _utils.NameScope):
+        super().__init__()
+        self._useset = previous._useset
+        self._basenamemap = previous._basenamemap
+        self._anonymous = previous._basenamemap[""]
+
+    def register(self, name: str, deduplicate: bool = False) -> str:
+        if not name and deduplicate:
+            self._anonymous += 1
+            return f".{self._anonymous}"
+        return super().register(name, deduplicate)

@@ -41,13 +41,28 @@ def target_machine(options: CompileOptions, triple: str | None = None) -> llvm.T
     )
 
 
-def optimize_and_emit(ir_text: str, tm: llvm.TargetMachine, opt_level: int) -> bytes:
-    """Parse, verify, run LLVM's -O<n> pipeline and emit an ELF object."""
-    mod = llvm.parse_assembly(ir_text)
+def parse_ir(ir_text: str) -> llvm.ModuleRef:
+    """LLVM's module from IR text, verified: a malformed module is a code generator bug,
+    better caught here than as a miscompile."""
+    mod = llvm.parse_assembly(ir_text, context=llvm.create_context())
     mod.verify()
+    return mod
+
+
+def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
+    """LLVM's -O<n> pipeline (nothing at -O0)."""
     if opt_level > 0:
         pto = llvm.create_pipeline_tuning_options(speed_level=opt_level)
         pb = llvm.create_pass_builder(tm, pto)
-        mpm = pb.getModulePassManager()
-        mpm.run(mod, pb)
+        pb.getModulePassManager().run(mod, pb)
+
+
+def emit_object(mod: llvm.ModuleRef, tm: llvm.TargetMachine) -> bytes:
     return tm.emit_object(mod)
+
+
+def optimize_and_emit(ir_text: str, tm: llvm.TargetMachine, opt_level: int) -> bytes:
+    """Parse, verify, run LLVM's -O<n> pipeline and emit an ELF object."""
+    mod = parse_ir(ir_text)
+    optimize(mod, tm, opt_level)
+    return emit_object(mod, tm)

@@ -10,6 +10,7 @@ from llvmlite import ir
 
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import INTERRUPT_SENTINEL, MemoryDef, StoreCtx, VMContextLayout
+from aot.codegen.debuginfo import FastNameScope
 from aot.codegen.irutil import alloca_bytes, gep_bytes, load_at, store_at
 from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type, zero_value
 from aot.codegen.module_context import ModuleContext
@@ -61,6 +62,7 @@ class FunctionTranslator:
         self.body = body
         self.type = mc.func_types[func_index]
         self.fn = mc.internal_funcs[func_index]
+        self.fn.scope = FastNameScope(self.fn.scope)
         self.vmctx = self.fn.args[0]
         self.stack: list[ir.Value] = []
         self.frames: list[Frame] = []

@@ -167,7 +167,7 @@ def _init_datas(mc: ModuleContext, ctx: ConstExprContext) -> None:
         if seg.mode == "passive":
             _set_length(mc, ctx, mc.layout.data_length(k), len(seg.data))
             continue
-        if mc.memory_image is not None:
+        if mc.has_memory_image:
             continue  # in the memory image, which the loader maps: nothing to copy or check
         offset = ctx.evaluate(seg.offset)
         mdef = load_at(b, ctx.vmctx, mc.layout.memory(seg.memory), PTR, mc.tbaa.vmctx)

@@ -1,6 +1,12 @@
-"""The initial contents of memory 0 as one page-aligned image (see `aot.abi.artifact`)."""
+"""The initial contents of memory 0 as a sparse, page-aligned image (`aot.abi.artifact`):
+only pages holding a non-zero byte are stored, as runs of consecutive pages, so an
+artifact's size tracks the data, not the span of the initial memory.  Toolchains that
+put a large stack first (Rust, TinyGo, `--stack-first`) place data megabytes above
+zero; those megabytes of zeros are neither stored nor mapped from the file."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from aot.abi.artifact import MEMORY_IMAGE_ALIGN
 from aot.wasm.module import Module
@@ -9,28 +15,69 @@ from aot.wasm.types import PAGE_SIZE
 _I32_CONST = 0x41
 
 
-def memory_image(module: Module) -> bytes | None:
-    """The image, or None when the data segments must be applied by the init function:
-    an imported memory (others may observe a failed instantiation's writes), an offset
-    that is not a constant, or a segment that does not fit the initial size (it traps)."""
+@dataclass(frozen=True)
+class ImageRun:
+    offset: int  # in memory 0, page-aligned
+    data: bytes  # whole pages
+
+
+def image_applies(module: Module) -> bool:
+    """Whether memory 0 starts from an image rather than by applying the data segments
+    in the init function.  Not when the memory is imported (others may observe a failed
+    instantiation's writes), an offset is not a constant, or a segment does not fit the
+    initial size (it traps)."""
     if module.num_imported_memories or not module.memories:
-        return None
+        return False
     active = [d for d in module.datas if d.mode == "active"]
     if not any(d.data for d in active):
-        return None
+        return False
     limit = module.memories[0].limits.min * PAGE_SIZE
-    extent = 0
     for seg in active:
         expr = seg.offset or []
         if seg.memory != 0 or len(expr) != 1 or expr[0].op != _I32_CONST:
-            return None
-        start = expr[0].imm & 0xFFFFFFFF
-        if start + len(seg.data) > limit:
-            return None
-        extent = max(extent, start + len(seg.data))
-    size = -(-extent // MEMORY_IMAGE_ALIGN) * MEMORY_IMAGE_ALIGN
-    image = bytearray(size)
-    for seg in active:  # in order: a later segment overwrites an earlier one
+            return False
+        if (expr[0].imm & 0xFFFFFFFF) + len(seg.data) > limit:
+            return False
+    return True
+
+
+def memory_image_runs(module: Module) -> list[ImageRun]:
+    """The image's non-zero pages, coalesced into runs, in address order; [] when there
+    is no image (`image_applies`)."""
+    if not image_applies(module):
+        return []
+    page = MEMORY_IMAGE_ALIGN
+    # The pages each segment touches, then the bytes of those pages only: a segment
+    # far above zero costs its own size, not its offset.
+    pages: dict[int, bytearray] = {}
+    for seg in module.datas:
+        if seg.mode != "active" or not seg.data:
+            continue
         start = seg.offset[0].imm & 0xFFFFFFFF
-        image[start:start + len(seg.data)] = seg.data
-    return bytes(image)
+        end = start + len(seg.data)
+        for p in range(start // page, -(-end // page)):
+            if p not in pages:
+                pages[p] = bytearray(page)
+        pos = start
+        while pos < end:  # in order: a later segment overwrites an earlier one
+            p, within = divmod(pos, page)
+            n = min(page - within, end - pos)
+            pages[p][within:within + n] = seg.data[pos - start:pos - start + n]
+            pos += n
+    runs: list[ImageRun] = []
+    run_start = run_end = None
+    chunk: list[bytes] = []
+    for p in sorted(pages):
+        data = pages[p]
+        if not any(data):
+            continue
+        if run_end is not None and p == run_end:
+            chunk.append(bytes(data))
+            run_end += 1
+            continue
+        if chunk:
+            runs.append(ImageRun(run_start * page, b"".join(chunk)))
+        run_start, run_end, chunk = p, p + 1, [bytes(data)]
+    if chunk:
+        runs.append(ImageRun(run_start * page, b"".join(chunk)))
+    return runs

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from llvmlite import ir
 
+from aot.abi.artifact import data_segment_symbol
 from aot.abi.metadata import passive_elem_items
 from aot.abi.signatures import has_ret_area
 from aot.abi.traps import TrapCode
@@ -15,10 +16,11 @@ from aot.abi.vmctx import INTERRUPT_SENTINEL, MAX_BACKTRACE, Builtin, StoreCtx, 
 from aot.codegen.debuginfo import DebugBuilder, DebugInfo
 from aot.codegen.irutil import Tbaa, indirect_call, load_at, set_raw_attr, set_string_attr, store_at
 from aot.codegen.llvmtypes import I8, I32, I64, PTR, VOID, llvm_type
-from aot.codegen.memimage import memory_image
+from aot.codegen.memimage import image_applies
 from aot.codegen.options import CompileOptions
+from aot.codegen.units import UnitPlan, plan_units
 from aot.wasm.module import Module
-from aot.wasm.types import ExternKind, FuncType
+from aot.wasm.types import FuncType
 
 
 def internal_return_type(ft: FuncType) -> ir.Type:
@@ -43,10 +45,29 @@ def _symbol_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.$]", "_", name)[:64]
 
 
+class _FunctionDecls(dict):
+    """Defined function index -> its LLVM function (internal form), declared on first
+    use: a unit names only the functions it defines or calls."""
+
+    def __init__(self, declare):
+        super().__init__()
+        self._declare = declare
+
+    def __missing__(self, index: int) -> ir.Function:
+        fn = self[index] = self._declare(index)
+        return fn
+
+
 class ModuleContext:
-    def __init__(self, module: Module, options: CompileOptions, triple: str, data_layout: str):
+    """One codegen unit's translation (`aot.codegen.units`): unit `unit` of `plan`."""
+
+    def __init__(self, module: Module, options: CompileOptions, triple: str, data_layout: str,
+                 plan: UnitPlan | None = None, unit: int = 0):
         self.wasm = module
         self.options = options
+        self.plan = plan = plan if plan is not None else plan_units(module, 1)
+        self.unit = unit
+        self.is_runtime_unit = unit == plan.runtime_unit
         self.ir = ir.Module(name=module.names.module or "wasm")
         self.ir.triple = triple
         self.ir.data_layout = data_layout
@@ -74,19 +95,25 @@ class ModuleContext:
                 self.elem_item_base[i] = running
                 running += len(seg.init)
         self.data_globals: dict[int, ir.GlobalVariable] = {}
-        self.memory_image = memory_image(module)
+        self.has_memory_image = image_applies(module)
         self.global_types = module.all_globals()
         self._intrinsics: dict[str, ir.Function] = {}
-        # LLVM emits functions in module order: this one (first) and `aot_text_end`
-        # (last) bracket the compiled code.
-        self.text_begin = self.text_marker("aot_text_begin")
-        self.escaping = self._escaping_functions()
-        # Type indices named by call_indirect (filled while translating): the artifact
-        # has a host-call trampoline for each (`VTable.HOST_TRAMPOLINES_BY_TYPE`).
-        self.indirect_types: set[int] = set()
-        self.internal_funcs: dict[int, ir.Function] = {}
-        for idx in range(self.n_imported_funcs, len(self.func_types)):
-            self.internal_funcs[idx] = self._declare_internal(idx)
+        # LLVM emits functions in module order, and the units' objects are linked in
+        # unit order: this one (first of the first unit) and `aot_text_end` (last of
+        # the last) bracket the compiled code.
+        self.text_begin = None
+        if unit == 0:
+            self.text_begin = self.text_marker("aot_text_begin")
+            if plan.count > 1:
+                self.text_begin.linkage = "hidden"  # the vtable, in the last unit, refers to it
+        elif self.is_runtime_unit:
+            self.text_begin = ir.Function(self.ir, ir.FunctionType(VOID, []), name="aot_text_begin")
+            self.text_begin.linkage = "hidden"
+        self.escaping = plan.escaping
+        # Type indices named by call_indirect: the artifact has a host-call trampoline
+        # for each (`VTable.HOST_TRAMPOLINES_BY_TYPE`).
+        self.indirect_types = plan.indirect_types
+        self.internal_funcs: dict[int, ir.Function] = _FunctionDecls(self._declare_internal)
         self.raise_trap = self._define_raise_trap()
 
     # --- declarations -------------------------------------------------------------
@@ -95,15 +122,27 @@ class ModuleContext:
         name = self.wasm.names.functions.get(index)
         return f"wasm_f{index}" + (f"_{_symbol_part(name)}" if name else "")
 
+    def defines(self, index: int) -> bool:
+        """Whether defined function `index` belongs to this unit."""
+        return self.plan.unit_of[index] == self.unit
+
     def _declare_internal(self, index: int) -> ir.Function:
         ft = self.func_types[index]
         fnty = ir.FunctionType(internal_return_type(ft), [PTR] + [llvm_type(t) for t in ft.params])
         fn = ir.Function(self.ir, fnty, name=self.func_symbol(index))
-        fn.linkage = "internal"
         fn.calling_convention = "fastcc"
+        # Hidden (llvmlite prints a function's linkage string where LLVM takes the
+        # visibility too): a link-time symbol of the artifact, never a dynamic one.
+        if not self.defines(index):
+            fn.linkage = "hidden"  # a declaration: defined by another unit
+            return fn
+        fn.linkage = "hidden" if index in self.plan.shared else "internal"
         body = self.wasm.codes[index - self.n_imported_funcs]
         self.set_function_attrs(fn, line=body.offset)
         return fn
+
+    def wasm_call_symbol(self, index: int) -> str:
+        return f"aot_wasm_call_f{index}"
 
     def set_function_attrs(self, fn: ir.Function, line: int = 0) -> None:
         """Attributes every compiled function carries: frame pointers for backtraces,
@@ -120,38 +159,20 @@ class ModuleContext:
         set_string_attr(fn, "no-builtins", "true")
         set_raw_attr(fn, "nounwind")
 
-    def _escaping_functions(self) -> set[int]:
-        """Functions reachable from outside direct calls: they need the wasm-call ABI."""
-        m = self.wasm
-        out: set[int] = set(range(m.num_imported_funcs))
-        out.update(e.index for e in m.exports if e.kind == ExternKind.FUNC)
-        if m.start is not None:
-            out.add(m.start)
-
-        def scan(expr):
-            for ins in expr:
-                if ins.op == 0xD2:  # ref.func
-                    out.add(ins.imm)
-
-        for seg in m.elems:
-            for expr in seg.init:
-                scan(expr)
-        for g in m.globals:
-            scan(g.init)
-        for body in m.codes:
-            scan(body.code)
-        return out
-
     def data_global(self, index: int) -> ir.GlobalVariable:
         """The bytes of data segment `index`, a constant in the artifact."""
         g = self.data_globals.get(index)
         if g is None:
-            data = self.wasm.datas[index].data
-            g = ir.GlobalVariable(self.ir, ir.ArrayType(I8, len(data)), name=f"aot_data{index}")
-            g.linkage = "private"
-            g.global_constant = True
-            g.initializer = ir.Constant(g.value_type, bytearray(data))
-            self.data_globals[index] = g
+            g = self.data_globals[index] = self.blob(data_segment_symbol(index))
+        return g
+
+    def blob(self, symbol: str) -> ir.GlobalVariable:
+        """Bytes the ELF writer adds to the artifact (`aot.codegen.elfwriter.Blob`):
+        declared here, never given to LLVM."""
+        g = ir.GlobalVariable(self.ir, ir.ArrayType(I8, 0), name=symbol)
+        g.linkage = "external"
+        g.storage_class = "hidden"
+        g.global_constant = True
         return g
 
     def call_builtin(self, b: ir.IRBuilder, vmctx: ir.Value, builtin: Builtin, ret: ir.Type,

@@ -32,11 +32,20 @@ from aot.wasm.types import FuncType
 JMP_BUF = ir.ArrayType(PTR, 5)  # the layout llvm.eh.sjlj.setjmp expects
 
 
+def declare_wasm_call(mc: ModuleContext, index: int) -> ir.Function:
+    """The wasm-call ABI wrapper of defined function `index`: defined in its function's
+    unit, a hidden declaration elsewhere."""
+    fn = ir.Function(mc.ir, wasm_call_fnty(mc.func_types[index]), name=mc.wasm_call_symbol(index))
+    fn.linkage = "hidden"
+    return fn
+
+
 def define_wasm_call(mc: ModuleContext, index: int) -> ir.Function:
     """The wasm-call ABI wrapper of defined function `index`."""
     ft = mc.func_types[index]
-    fn = ir.Function(mc.ir, wasm_call_fnty(ft), name=f"aot_wasm_call_f{index}")
-    fn.linkage = "internal"
+    fn = ir.Function(mc.ir, wasm_call_fnty(ft), name=mc.wasm_call_symbol(index))
+    # Hidden when the runtime part (aot_init) lies in another unit.
+    fn.linkage = "internal" if mc.is_runtime_unit else "hidden"
     mc.set_function_attrs(fn)
     b = mc.builder(fn, fn.append_basic_block("entry"))
     callee_vmctx = fn.args[0]

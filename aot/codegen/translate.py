@@ -1,45 +1,103 @@
-"""wasm Module -> LLVM module: every function, the trampolines, the init function, the
-metadata and the `aot_vtable` the loader starts from (`aot.abi.artifact`)."""
+"""wasm Module -> LLVM modules, one per codegen unit (`aot.codegen.units`): every
+function, the trampolines, the init function and the `aot_vtable` the loader starts
+from (`aot.abi.artifact`); and the bulk bytes (`artifact_blobs`) that the ELF writer
+adds without LLVM."""
 
 from __future__ import annotations
+
+import struct
 
 from llvmlite import ir
 
 from aot.abi.artifact import (
     ABI_VERSION,
     MEMORY_IMAGE_ALIGN,
+    MEMORY_IMAGE_RUNS_SYMBOL,
+    MEMORY_IMAGE_SYMBOL,
+    METADATA_SYMBOL,
+    NAMES_SYMBOL,
     NT_AOT_VTABLE,
     VTABLE_MAGIC,
     VTABLE_NOTE_NAME,
     VTABLE_NOTE_SECTION,
     VTABLE_SYMBOL,
     VTable,
+    data_segment_symbol,
 )
 from aot.abi.metadata import encode_metadata, encode_names
 from aot.abi.pyapi import has_python_entry
 from aot.abi.signatures import type_key
 from aot.codegen import faulthandler
+from aot.codegen.elfwriter import Blob
 from aot.codegen.function import translate_function
 from aot.codegen.init import define_init
 from aot.codegen.llvmtypes import I8, I32, I64, PTR, VOID
+from aot.codegen.memimage import image_applies, memory_image_runs
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.options import CompileOptions
 from aot.codegen.pyentry import PyApiTable, define_python_entry, define_unchecked_entry
-from aot.codegen.trampolines import define_array_entry, define_host_trampoline, define_wasm_call
+from aot.codegen.trampolines import (
+    declare_wasm_call,
+    define_array_entry,
+    define_host_trampoline,
+    define_wasm_call,
+)
+from aot.codegen.units import UnitPlan, plan_units
 from aot.wasm.module import Module
 
 
 def translate_module(module: Module, options: CompileOptions, triple: str, data_layout: str) -> str:
-    """The LLVM IR text of the whole artifact."""
-    mc = ModuleContext(module, options, triple, data_layout)
-    first_defined = mc.n_imported_funcs
-    for i, body in enumerate(module.codes):
-        translate_function(mc, first_defined + i, body)
+    """The LLVM IR text of the whole artifact as one unit (its bulk data comes from
+    `artifact_blobs`)."""
+    plan = plan_units(module, 1)
+    return translate_unit(module, options, triple, data_layout, plan, 0, blob_sizes(module))
 
-    wasm_calls = [
-        define_wasm_call(mc, idx) if idx in mc.escaping else None
-        for idx in range(first_defined, len(mc.func_types))
-    ]
+
+def translate_unit(module: Module, options: CompileOptions, triple: str, data_layout: str,
+                   plan: UnitPlan, unit: int, sizes: dict[str, int]) -> str:
+    """The LLVM IR text of codegen unit `unit` (`aot.codegen.units`).  `sizes` gives the
+    length of each blob, for the vtable."""
+    mc = ModuleContext(module, options, triple, data_layout, plan, unit)
+    first_defined = mc.n_imported_funcs
+    own = plan.units[unit]
+    for idx in own:
+        translate_function(mc, idx, module.codes[idx - first_defined])
+    wasm_calls = {idx: define_wasm_call(mc, idx) for idx in own if idx in mc.escaping}
+    if mc.is_runtime_unit:
+        for idx in sorted(mc.escaping):
+            if idx >= first_defined and idx not in wasm_calls:
+                wasm_calls[idx] = declare_wasm_call(mc, idx)
+        _define_runtime(mc, module, triple, dict(sorted(wasm_calls.items())), sizes)
+    return faulthandler.render(str(mc.ir))
+
+
+def artifact_blobs(module: Module) -> list[Blob]:
+    """The artifact's bulk bytes, which the ELF writer adds directly (`aot.abi.artifact`):
+    the module description, the name map, the sparse memory image and the bytes of the
+    data segments (for `memory.init`, and for `aot_init` when there is no image)."""
+    blobs = [Blob(METADATA_SYMBOL, encode_metadata(module)), Blob(NAMES_SYMBOL, encode_names(module))]
+    runs = memory_image_runs(module)
+    if runs:
+        blobs.append(Blob(MEMORY_IMAGE_SYMBOL, b"".join(r.data for r in runs), MEMORY_IMAGE_ALIGN))
+        blobs.append(Blob(MEMORY_IMAGE_RUNS_SYMBOL,
+                          b"".join(struct.pack("<QQ", r.offset, len(r.data)) for r in runs), 8))
+    # Every segment has a symbol (`memory.init` may name any); an active segment in the
+    # image is dropped once instantiated, so its bytes are never read again.
+    imaged = image_applies(module)
+    for k, seg in enumerate(module.datas):
+        in_image = imaged and seg.mode == "active"
+        blobs.append(Blob(data_segment_symbol(k), b"" if in_image else seg.data, 1))
+    return blobs
+
+
+def blob_sizes(module: Module, blobs: list[Blob] | None = None) -> dict[str, int]:
+    return {b.symbol: len(b.data) for b in (blobs if blobs is not None else artifact_blobs(module))}
+
+
+def _define_runtime(mc: ModuleContext, module: Module, triple: str,
+                    wasm_calls: dict[int, ir.Function], sizes: dict[str, int]) -> None:
+    """The last unit's runtime part: trampolines, entries, aot_init, the vtable."""
+    first_defined = mc.n_imported_funcs
     pyapi = PyApiTable(mc.ir)
     # One host-call trampoline per distinct type, shared by the imported functions of that
     # type.  The per-type array (types named by call_indirect, the only way wasm reaches
@@ -61,17 +119,15 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
     entries = [define_array_entry(mc, t) for t in range(len(module.types))]
     py_entries = [define_python_entry(mc, pyapi, ft, t, entries[t]) if has_python_entry(ft) else None
                   for t, ft in enumerate(module.types)]
-    init = define_init(mc, {first_defined + i: f for i, f in enumerate(wasm_calls) if f is not None})
+    init = define_init(mc, wasm_calls)
     py_unchecked = define_unchecked_entry(mc, pyapi)
     text_end = mc.text_marker("aot_text_end")  # defined last: code ends here
     fault = None
     if faulthandler.supports(triple):  # after text_end: not itself wasm code
         fault = faulthandler.declare_fault_handler(
             mc.ir, mc.intrinsic("llvm.eh.sjlj.longjmp", VOID, [PTR]))
-    metadata = encode_metadata(module)
-    _define_vtable(mc, metadata, encode_names(module), init, host_trampolines, host_by_type_index,
+    _define_vtable(mc, sizes, init, host_trampolines, host_by_type_index,
                    entries, text_end, pyapi.table, py_entries, py_unchecked, fault)
-    return faulthandler.render(str(mc.ir))
 
 
 def _relative(target, table: ir.GlobalVariable) -> ir.Constant:
@@ -92,25 +148,11 @@ def _pointer_array(mc: ModuleContext, name: str, fns: list) -> ir.GlobalVariable
     return g
 
 
-def _bytes_global(mc: ModuleContext, name: str, data: bytes) -> ir.GlobalVariable:
-    g = ir.GlobalVariable(mc.ir, ir.ArrayType(I8, len(data)), name=name)
-    g.linkage = "internal"  # a local symbol (with its size), so `aot inspect` finds it
-    g.global_constant = True
-    g.initializer = ir.Constant(g.value_type, bytearray(data))
-    return g
-
-
-def _memory_image(mc: ModuleContext) -> ir.Value:
-    if mc.memory_image is None:
-        return ir.Constant(PTR, None)
-    g = _bytes_global(mc, "aot_memory_image", mc.memory_image)
-    g.align = MEMORY_IMAGE_ALIGN  # the loader maps it from the file: page-aligned
-    return g
-
-
-def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, host_by_type_index,
+def _define_vtable(mc, sizes: dict[str, int], init, host_trampolines, host_by_type_index,
                    entries, text_end, pyapi_table, py_entries, py_unchecked, fault) -> None:
-    meta = _bytes_global(mc, "aot_metadata", metadata)
+    def blob(symbol: str) -> ir.Value:
+        return mc.blob(symbol) if symbol in sizes else ir.Constant(PTR, None)
+
     func_types = ir.GlobalVariable(mc.ir, ir.ArrayType(I32, len(mc.type_indices)), name="aot_func_types")
     func_types.linkage = "internal"
     func_types.global_constant = True
@@ -118,8 +160,8 @@ def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, ho
     fields = {
         VTable.MAGIC: ir.Constant(I64, VTABLE_MAGIC),
         VTable.ABI_VERSION: ir.Constant(I64, ABI_VERSION),
-        VTable.METADATA: meta,
-        VTable.METADATA_LEN: ir.Constant(I64, len(metadata)),
+        VTable.METADATA: blob(METADATA_SYMBOL),
+        VTable.METADATA_LEN: ir.Constant(I64, sizes[METADATA_SYMBOL]),
         VTable.INIT: init,
         VTable.N_FUNCS: ir.Constant(I64, len(mc.type_indices)),
         VTable.FUNC_TYPES: func_types,
@@ -129,10 +171,12 @@ def _define_vtable(mc, metadata: bytes, names: bytes, init, host_trampolines, ho
         VTable.ENTRIES: _pointer_array(mc, "aot_entries", entries),
         VTable.TEXT_BEGIN: mc.text_begin,
         VTable.TEXT_END: text_end,
-        VTable.NAMES: _bytes_global(mc, "aot_names", names),
-        VTable.NAMES_LEN: ir.Constant(I64, len(names)),
-        VTable.MEMORY_IMAGE: _memory_image(mc),
-        VTable.MEMORY_IMAGE_LEN: ir.Constant(I64, len(mc.memory_image or b"")),
+        VTable.NAMES: blob(NAMES_SYMBOL),
+        VTable.NAMES_LEN: ir.Constant(I64, sizes[NAMES_SYMBOL]),
+        VTable.MEMORY_IMAGE: blob(MEMORY_IMAGE_SYMBOL),
+        VTable.MEMORY_IMAGE_LEN: ir.Constant(I64, sizes.get(MEMORY_IMAGE_SYMBOL, 0)),
+        VTable.MEMORY_IMAGE_RUNS: blob(MEMORY_IMAGE_RUNS_SYMBOL),
+        VTable.N_MEMORY_IMAGE_RUNS: ir.Constant(I64, sizes.get(MEMORY_IMAGE_RUNS_SYMBOL, 0) // 16),
         VTable.PY_API: pyapi_table,
         VTable.PY_ENTRIES: _pointer_array(mc, "aot_py_entries", py_entries),
         VTable.PY_UNCHECKED: py_unchecked,

@@ -126,14 +126,30 @@ class Artifact:
                                                     vtable[VTable.TEXT_END])
 
     def _find_memory_image(self, path: str) -> MemoryImage:
-        """Where the memory image lies in the file, for mapping it copy-on-write into
-        each instance (the descriptor stays open while the artifact lives)."""
+        """Where the memory image's runs lie in the file, for mapping them copy-on-write
+        into each instance (the descriptor stays open while the artifact lives)."""
         vaddr = self.vtable[VTable.MEMORY_IMAGE] - self._image.base
         length = self.vtable[VTable.MEMORY_IMAGE_LEN]
         offset = self._layout.file_offset(vaddr, length)
-        if offset is None or offset % MEMORY_IMAGE_ALIGN or length % MEMORY_IMAGE_ALIGN:
+        n_runs = self.vtable[VTable.N_MEMORY_IMAGE_RUNS]
+        if (offset is None or offset % MEMORY_IMAGE_ALIGN or length % MEMORY_IMAGE_ALIGN
+                or not 0 < n_runs <= length // MEMORY_IMAGE_ALIGN):
             raise ArtifactError(f"{path}: corrupt memory image placement")
-        return MemoryImage(self._fd, offset, length)
+        table = memoryview(ffi.buffer(ffi.cast(_CHARS, self.vtable[VTable.MEMORY_IMAGE_RUNS]),
+                                      16 * n_runs)).cast("Q")
+        runs = []
+        packed = end = 0
+        for k in range(n_runs):
+            mem_offset, n = table[2 * k], table[2 * k + 1]
+            if (mem_offset % MEMORY_IMAGE_ALIGN or n % MEMORY_IMAGE_ALIGN or not n
+                    or mem_offset < end or packed + n > length or mem_offset + n > 1 << 32):
+                raise ArtifactError(f"{path}: corrupt memory image run {k}")
+            runs.append((mem_offset, offset + packed, n))
+            packed += n
+            end = mem_offset + n
+        if packed != length:
+            raise ArtifactError(f"{path}: corrupt memory image runs")
+        return MemoryImage(self._fd, tuple(runs))
 
     def _verify_and_map(self, path: str, fd: int, data: bytes | None, expect: dict | None):
         try:

@@ -43,15 +43,16 @@ _pooled = 0  # reservations in `_FREE` and in every image's pool
 
 class MemoryImage:
     """An artifact's initial memory contents, in its file: mapped copy-on-write into
-    each instance's memory 0, never copied.  Owned by the artifact, which closes it
-    (and the descriptor) when it goes."""
+    each instance's memory 0, never copied.  Sparse: `runs` are (offset in memory,
+    offset in the file, length), page-aligned; the pages between them are zeros.
+    Owned by the artifact, which closes it (and the descriptor) when it goes."""
 
-    __slots__ = ("fd", "offset", "length", "pool")
+    __slots__ = ("fd", "runs", "extent", "pool")
 
-    def __init__(self, fd: int, offset: int, length: int):
+    def __init__(self, fd: int, runs: tuple[tuple[int, int, int], ...]):
         self.fd = fd
-        self.offset = offset
-        self.length = length
+        self.runs = runs
+        self.extent = max((m + n for m, _, n in runs), default=0)  # bytes it spans
         self.pool: list[tuple[object, int]] | None = []  # (base, accessible); None: closed
 
     def close(self) -> None:
@@ -86,11 +87,15 @@ def acquire(length: int, image: MemoryImage | None):
         if base is None:
             return None
         if image is not None:
-            if libc.mmap(base, image.length, _RW, MAP_PRIVATE | MAP_FIXED, image.fd,
-                         image.offset) == MAP_FAILED:
+            if accessible < image.extent and libc.mprotect(base, image.extent, _RW) != 0:
                 libc.munmap(base, MEMORY_RESERVATION)
                 return None
-            accessible = max(accessible, image.length)
+            for mem_offset, file_offset, n in image.runs:
+                if libc.mmap(base + mem_offset, n, _RW, MAP_PRIVATE | MAP_FIXED, image.fd,
+                             file_offset) == MAP_FAILED:
+                    libc.munmap(base, MEMORY_RESERVATION)
+                    return None
+            accessible = max(accessible, image.extent)
     if accessible < length:
         if libc.mprotect(base, length, _RW) != 0:
             release(base, accessible, image)

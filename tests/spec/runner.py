@@ -7,6 +7,7 @@ that needs it, including modules importing from a name it was registered under.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -133,6 +134,10 @@ class ScriptRunner:
     def __init__(self, eng: ModuleType, opt_level: int = 2) -> None:
         self.eng = eng
         self.opt_level = opt_level
+        # AOT_SPEC_UNITS=N: every module split into N codegen units (aot only), so the
+        # suite covers calls, wrappers and data across units even for tiny modules.
+        units = os.environ.get("AOT_SPEC_UNITS")
+        self.compile_options = {"codegen_units": int(units)} if units and eng.__name__ == "aot" else {}
         self.store = eng.Store()  # one store per script: instances share state through it
         self.externs = Externs()
         self.registry: dict[str, Any] = {"spectest": spectest_module(eng)}
@@ -225,7 +230,7 @@ class ScriptRunner:
         for name in import_modules(wasm):
             if name in self.poisoned:
                 self.poisoned[name].raise_()
-        return self.eng.compile(wasm, opt_level=self.opt_level)
+        return self.eng.compile(wasm, opt_level=self.opt_level, **self.compile_options)
 
     def _outcome(self, e: Exception) -> Skip | Fail:
         """What an exception from setting up a module or running an action means."""
@@ -292,7 +297,7 @@ class ScriptRunner:
                 raise Skip(TEXT_FORMAT_REASON) from None
             raise
         try:
-            self.eng.compile(wasm, opt_level=self.opt_level)
+            self.eng.compile(wasm, opt_level=self.opt_level, **self.compile_options)
         except self.eng.NotSupportedError as e:
             # Rejected, but as unsupported: whether it detects the error is not tested.
             raise Skip(f"not supported: {e.feature}") from None

@@ -13,7 +13,7 @@ nothing depends on the time, the environment or paths."""
 from __future__ import annotations
 
 import struct
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from aot.codegen.elfwriter import ehframe
@@ -86,6 +86,7 @@ from aot.codegen.elfwriter.layout import (
     gather,
     place,
 )
+from aot.codegen.elfwriter.merge import Blob, blob_object, merge_objects
 from aot.codegen.elfwriter.objfile import ObjectFile, Symbol, is_special_index, read_object
 from aot.codegen.elfwriter.relocate import MACHINES, Relocator, Target
 from aot.codegen.elfwriter.strtab import StringTable
@@ -123,11 +124,19 @@ class UndefinedSymbolError(AotError):
 LIBC_IMPORTS: frozenset[str] = frozenset()
 
 
-def write_shared_object(obj: bytes, allowed_imports: Collection[str] = LIBC_IMPORTS) -> bytes:
-    """Link one ELF relocatable object (x86-64 or AArch64, PIC) into a shared object
-    whose dynamic symbols are its default-visibility global symbols, plus the
-    undefined ones named in `allowed_imports`."""
-    return _Writer(read_object(obj), allowed_imports).write()
+def write_shared_object(objects: bytes | Sequence[bytes],
+                        allowed_imports: Collection[str] = LIBC_IMPORTS,
+                        blobs: Sequence[Blob] = ()) -> bytes:
+    """Link ELF relocatable objects (x86-64 or AArch64, PIC), and `blobs` as read-only
+    data, into a shared object whose dynamic symbols are the default-visibility global
+    symbols, plus the undefined ones named in `allowed_imports`."""
+    if isinstance(objects, (bytes, bytearray, memoryview)):
+        objects = [objects]
+    inputs = [read_object(o) for o in objects]
+    if blobs:
+        first = inputs[0]
+        inputs.append(blob_object(first.machine, first.osabi, first.flags, blobs))
+    return _Writer(merge_objects(inputs), allowed_imports).write()
 
 
 def _is_exported(sym: Symbol) -> bool:

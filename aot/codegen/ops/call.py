@@ -73,7 +73,6 @@ def call(tr: FunctionTranslator, ins: Instr) -> None:
 def call_indirect(tr: FunctionTranslator, ins: Instr) -> None:
     type_index, table_index = ins.imm
     mc = tr.mc
-    mc.indirect_types.add(type_index)
     ft = mc.wasm.types[type_index]
     b = tr.builder
     index = tr.stack.pop()

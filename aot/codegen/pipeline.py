@@ -1,0 +1,218 @@
+"""The compile pipeline: plan units, translate + optimize + emit each (in parallel
+processes when there are several units and jobs), link the objects and the bulk data.
+
+Units run in worker processes rather than threads: llvmlite releases the GIL inside
+LLVM, but building the IR is Python and holds it, and it is half the work.  Workers are
+plain subprocesses (`aot.codegen.worker`) that decode the wasm bytes themselves once
+each and return object files.  The split into units does not depend on the
+number of jobs, so neither does the artifact."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aot.codegen.options import CompileOptions
+from aot.codegen.units import UnitPlan, plan_units
+from aot.wasm.module import Module
+
+PHASES = ("decode", "plan", "ir", "optimize", "emit", "link")
+
+# Units smaller than this (wasm code bytes, all units together) are compiled in the
+# calling process even with several jobs: starting workers would cost more than it saves.
+PARALLEL_MIN_CODE_BYTES = 96 * 1024
+
+
+@dataclass
+class CompileProfile:
+    """Where a compile's time went.  `ir`, `optimize` and `emit` add up the units'
+    times (work, whichever process did it); `wall` is the whole compile's elapsed time."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
+    wall: float = 0.0
+    units: int = 0
+    jobs: int = 1
+    functions: int = 0
+    ir_bytes: int = 0
+    peak_rss_mb: float = 0.0  # this process and its finished workers
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.seconds[phase] += seconds
+
+    def format(self) -> str:
+        lines = [f"{phase:>9}  {self.seconds[phase]:8.3f} s" for phase in PHASES]
+        lines.append(f"{'total':>9}  {self.wall:8.3f} s wall  ({self.units} units, "
+                     f"{self.jobs} jobs, {self.functions} functions, "
+                     f"{self.ir_bytes / 1e6:.1f} MB of IR, peak RSS {self.peak_rss_mb:.0f} MB)")
+        return "\n".join(lines)
+
+
+# progress(units_done, units_total, functions_done, functions_total, phase)
+Progress = Callable[[int, int, int, int, str], None]
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | None = None,
+                   jobs: int | None = None, progress: Progress | None = None,
+                   profile: CompileProfile | None = None) -> bytes:
+    """Compile a decoded, validated module to an artifact: an ELF shared object followed
+    by the fingerprint trailer (`aot.abi.fingerprint`).  `wasm`, the module's bytes,
+    lets worker processes decode it themselves; without it units run in this process."""
+    from aot.abi.fingerprint import append_trailer
+    from aot.codegen import fingerprint
+    from aot.codegen.link import link_shared_object
+    from aot.codegen.translate import artifact_blobs, blob_sizes
+
+    started = time.perf_counter()
+    profile = profile if profile is not None else CompileProfile()
+    t = time.perf_counter()
+    plan = plan_units(module, options.codegen_units)
+    blobs = artifact_blobs(module)
+    sizes = blob_sizes(module, blobs)
+    profile.add("plan", time.perf_counter() - t)
+    jobs = max(1, min(jobs or default_jobs(), plan.count))
+    parallel = (jobs > 1 and wasm is not None
+                and sum(plan.code_size(module, k) for k in range(plan.count)) >= PARALLEL_MIN_CODE_BYTES)
+    profile.units, profile.jobs = plan.count, jobs if parallel else 1
+    profile.functions = len(module.codes)
+    job = _UnitJob(options, plan, sizes)
+    if parallel:
+        objects = _run_in_workers(job, wasm, jobs, module, progress, profile)
+    else:
+        objects = []
+        done = 0
+        for unit in range(plan.count):
+            obj, times, ir_bytes = job.run(module, unit)
+            objects.append(obj)
+            _account(profile, times, ir_bytes)
+            done += len(plan.units[unit])
+            if progress:
+                progress(unit + 1, plan.count, done, len(module.codes), "compile")
+    if progress:
+        progress(plan.count, plan.count, len(module.codes), len(module.codes), "link")
+    t = time.perf_counter()
+    artifact = append_trailer(link_shared_object(objects, blobs), fingerprint(options))
+    profile.add("link", time.perf_counter() - t)
+    profile.wall += time.perf_counter() - started
+    profile.peak_rss_mb = _peak_rss_mb()
+    return artifact
+
+
+def _account(profile: CompileProfile, times: dict[str, float], ir_bytes: int) -> None:
+    for phase, seconds in times.items():
+        profile.add(phase, seconds)
+    profile.ir_bytes += ir_bytes
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+@dataclass
+class _UnitJob:
+    """What every unit needs besides the module: picklable, sent to each worker."""
+
+    options: CompileOptions
+    plan: UnitPlan
+    sizes: dict[str, int]
+
+    def run(self, module: Module, unit: int) -> tuple[bytes, dict[str, float], int]:
+        """Translate, optimize and emit one unit: its object, phase times, IR size."""
+        from aot.codegen.emit import emit_object, host_triple, optimize, parse_ir, target_machine
+        from aot.codegen.translate import translate_unit
+
+        opts = self.options
+        tm = target_machine(opts, opts.target)
+        t0 = time.perf_counter()
+        text = translate_unit(module, opts, opts.target or host_triple(), str(tm.target_data),
+                              self.plan, unit, self.sizes)
+        t1 = time.perf_counter()
+        mod = parse_ir(text)
+        ir_bytes = len(text)
+        del text
+        optimize(mod, tm, opts.opt_level)
+        t2 = time.perf_counter()
+        obj = emit_object(mod, tm)
+        t3 = time.perf_counter()
+        return obj, {"ir": t1 - t0, "optimize": t2 - t1, "emit": t3 - t2}, ir_bytes
+
+
+# --- worker processes ------------------------------------------------------------------
+
+def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module,
+                    progress: Progress | None, profile: CompileProfile) -> list[bytes]:
+    """Compile the units in `jobs` worker processes (`aot.codegen.worker`), each fed by
+    a thread of this process that waits on its pipe."""
+    import queue
+    import subprocess
+    import sys
+    import threading
+
+    from aot.codegen.worker import receive, send
+    from aot.errors import AotError
+
+    plan = job.plan
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    # Largest units first, so no core idles at the end waiting for a big one.
+    for unit in sorted(range(plan.count), key=lambda k: -plan.code_size(module, k)):
+        todo.put(unit)
+    objects: list[bytes | None] = [None] * plan.count
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    done = [0, 0]  # units, functions
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+
+    def drive() -> None:
+        proc = subprocess.Popen([sys.executable, "-m", "aot.codegen.worker"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        try:
+            send(proc.stdin, ("module", job, wasm))
+            while not errors:
+                try:
+                    unit = todo.get_nowait()
+                except queue.Empty:
+                    return
+                send(proc.stdin, ("unit", unit))
+                reply = receive(proc.stdout)
+                if reply is None:
+                    raise AotError(f"a compile worker died (exit status {proc.wait()}) "
+                                   f"while compiling codegen unit {unit}")
+                if reply[0] == "error":
+                    raise reply[2]
+                _, unit, obj, times, ir_bytes = reply
+                with lock:
+                    objects[unit] = obj
+                    _account(profile, times, ir_bytes)
+                    done[0] += 1
+                    done[1] += len(plan.units[unit])
+                    if progress:
+                        progress(done[0], plan.count, done[1], len(module.codes), "compile")
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the caller's thread
+            with lock:
+                errors.append(exc)
+        finally:
+            proc.stdin.close()
+            proc.stdout.close()
+            proc.wait()
+
+    threads = [threading.Thread(target=drive, name=f"aot-compile-{k}", daemon=True)
+               for k in range(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return objects  # type: ignore[return-value]

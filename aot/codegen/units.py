@@ -1,0 +1,112 @@
+"""Codegen units: a module's functions split into LLVM modules compiled independently.
+
+The split depends on the module (and the `codegen_units` option) only, never on how
+many jobs compile it, so an artifact is byte-identical whatever `-j` says (as rustc's
+codegen units).  Units are runs of consecutive function indices of about equal code
+size: toolchains lay out functions in source order, so callers and their callees
+mostly share a unit and LLVM still inlines them.
+
+Unit `k` holds its functions and their wasm-call wrappers; the last unit also holds the
+runtime part (entries, trampolines, `aot_init`, the vtable).  The first unit begins
+with `aot_text_begin` and the last ends with `aot_text_end`: objects are concatenated in
+unit order, so the markers bracket all the compiled code.  A function that another unit
+calls, and every wrapper the runtime part refers to, has hidden (not internal) linkage;
+the rest stay internal, which keeps LLVM's inlining of single-caller functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aot.wasm.module import Module
+from aot.wasm.types import ExternKind
+
+OP_CALL, OP_CALL_INDIRECT, OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT = 0x10, 0x11, 0x12, 0x13
+OP_REF_FUNC = 0xD2
+
+# Code bytes per unit when the count is automatic: small modules stay one unit (no
+# cross-unit calls, nothing to merge); large ones split finely enough to balance cores.
+UNIT_CODE_BYTES = 48 * 1024
+MAX_UNITS = 64
+
+
+@dataclass
+class UnitPlan:
+    """The whole module's split, computed once (before worker processes fork)."""
+
+    units: list[range]  # defined-function indices (module function space) of each unit
+    unit_of: dict[int, int]  # defined function index -> unit
+    escaping: set[int]  # functions that need the wasm-call ABI (imported ones included)
+    indirect_types: set[int]  # type indices named by call_indirect
+    shared: set[int] = field(default_factory=set)  # defined functions called across units
+
+    @property
+    def count(self) -> int:
+        return len(self.units)
+
+    @property
+    def runtime_unit(self) -> int:
+        return len(self.units) - 1
+
+    def code_size(self, module: Module, unit: int) -> int:
+        return sum(_body_size(module.codes[i - module.num_imported_funcs]) for i in self.units[unit])
+
+
+def _body_size(body) -> int:
+    return max(body.end_offset - body.offset, len(body.code))
+
+
+def auto_unit_count(module: Module) -> int:
+    total = sum(_body_size(b) for b in module.codes)
+    return max(1, min(MAX_UNITS, total // UNIT_CODE_BYTES))
+
+
+def plan_units(module: Module, count: int | None = None) -> UnitPlan:
+    """Split `module` into `count` units (None: by code size).  A unit may be empty when
+    `count` exceeds the number of functions; there is always at least one."""
+    n = max(1, count if count is not None else auto_unit_count(module))
+    first = module.num_imported_funcs
+    sizes = [_body_size(b) for b in module.codes]
+    total = sum(sizes)
+    units: list[range] = []
+    start = 0
+    running = 0
+    for k in range(n):
+        if k == n - 1:
+            end = len(sizes)
+        else:
+            target = total * (k + 1) / n  # cumulative size where unit k ends
+            end = start
+            while end < len(sizes) and running + sizes[end] / 2 <= target:
+                running += sizes[end]
+                end += 1
+        units.append(range(first + start, first + end))
+        start = end
+    unit_of = {i: k for k, r in enumerate(units) for i in r}
+
+    escaping: set[int] = set(range(first))
+    escaping.update(e.index for e in module.exports if e.kind == ExternKind.FUNC)
+    if module.start is not None:
+        escaping.add(module.start)
+    indirect: set[int] = set()
+    shared: set[int] = set()
+    for seg in module.elems:
+        for expr in seg.init:
+            escaping.update(ins.imm for ins in expr if ins.op == OP_REF_FUNC)
+    for g in module.globals:
+        escaping.update(ins.imm for ins in g.init if ins.op == OP_REF_FUNC)
+    for i, body in enumerate(module.codes):
+        unit = unit_of[first + i]
+        for ins in body.code:
+            op = ins.op
+            if op == OP_CALL or op == OP_RETURN_CALL:
+                callee = ins.imm
+                if callee >= first and unit_of[callee] != unit:
+                    shared.add(callee)
+            elif op == OP_CALL_INDIRECT or op == OP_RETURN_CALL_INDIRECT:
+                indirect.add(ins.imm[0])
+            elif op == OP_REF_FUNC:
+                escaping.add(ins.imm)
+    return UnitPlan(units, unit_of, escaping, indirect, shared)
+
+
+__all__ = ["MAX_UNITS", "UNIT_CODE_BYTES", "UnitPlan", "auto_unit_count", "plan_units"]

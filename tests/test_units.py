@@ -1,0 +1,175 @@
+"""Compiling as a build tool does (issue 13): codegen units compiled in worker processes,
+artifacts that do not depend on the number of jobs, bulk data written by the ELF writer
+(sparse memory images), and the compile profile."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+import aot
+from aot.codegen import CompileOptions, CompileProfile, pipeline
+from aot.codegen.units import plan_units
+from aot.errors import CompileError
+from aot.wasm import parse
+from tests.conftest import wat
+
+N_FUNCS = 60
+
+
+def _many_functions() -> str:
+    """A chain of functions, each calling the next, so calls cross every unit boundary;
+    the data segment is read through memory.init from each unit."""
+    funcs = []
+    for i in range(N_FUNCS):
+        call = f"(call $f{i + 1} (local.get 0))" if i + 1 < N_FUNCS else "(local.get 0)"
+        funcs.append(f"""
+  (func $f{i} (export "f{i}") (param i32) (result i32)
+    (memory.init $seg (i32.const {64 * i}) (i32.const 0) (i32.const 4))
+    (i32.add (i32.mul (local.get 0) (i32.const {i + 3})) {call}))""")
+    return ('(module (memory (export "memory") 1) (data $seg "\\01\\02\\03\\04")'
+            + "".join(funcs) + ")")
+
+
+@pytest.fixture(scope="module")
+def many() -> bytes:
+    return wat(_many_functions())
+
+
+def _reference(x: int) -> int:
+    """What f0(x) returns, computed the way wasm does (i32 wrapping):
+    f_i(x) = x * (i + 3) + f_{i+1}(x), and the last one adds x itself."""
+    acc = x
+    for i in reversed(range(N_FUNCS)):
+        acc = (x * (i + 3) + acc) & 0xFFFFFFFF
+    return acc - (1 << 32) if acc >= 1 << 31 else acc
+
+
+def test_the_plan_splits_by_size_and_finds_cross_unit_calls(many):
+    module = parse(many)
+    plan = plan_units(module, 4)
+    assert plan.count == 4
+    assert [i for r in plan.units for i in r] == list(range(N_FUNCS))  # every function once
+    sizes = [plan.code_size(module, k) for k in range(4)]
+    assert max(sizes) <= 2 * min(sizes)
+    # The first function of each later unit is called from the unit before.
+    assert plan.shared == {r[0] for r in plan.units[1:]}
+    assert plan_units(module).count == 1  # small: one unit when automatic
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_units_link_into_one_working_artifact(many, tmp_path, opt_level):
+    single = aot.compiler.compile_artifact(many, CompileOptions(opt_level=opt_level))
+    split = aot.compiler.compile_artifact(many, CompileOptions(opt_level=opt_level, codegen_units=5),
+                                          jobs=1)
+    assert split != single
+    for data in (single, split):
+        path = tmp_path / "m.so"
+        path.write_bytes(data)
+        exports = aot.load(path).instantiate().exports
+        for x in (0, 7, -5, 123456):
+            assert exports.f0(x) == _reference(x)
+        assert exports.memory.read(64 * (N_FUNCS - 1), 4) == b"\x01\x02\x03\x04"
+
+
+def test_the_artifact_does_not_depend_on_the_number_of_jobs(many, monkeypatch):
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)  # workers even for this size
+    options = CompileOptions(codegen_units=4)
+    profiles = {}
+    artifacts = {}
+    for jobs in (1, 4):
+        profiles[jobs] = CompileProfile()
+        artifacts[jobs] = aot.compiler.compile_artifact(many, options, jobs=jobs,
+                                                        profile=profiles[jobs])
+    assert artifacts[1] == artifacts[4]
+    assert (profiles[1].jobs, profiles[4].jobs) == (1, 4)
+    assert profiles[4].seconds["decode"] > 0  # the workers decoded the module themselves
+
+
+def test_progress_counts_every_function_once(many, monkeypatch):
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)
+    seen = []
+    aot.compiler.compile_artifact(many, CompileOptions(opt_level=0, codegen_units=3), jobs=2,
+                                  progress=lambda *a: seen.append(a))
+    compile_steps = [s for s in seen if s[4] == "compile"]
+    assert [s[0] for s in compile_steps] == [1, 2, 3]
+    assert compile_steps[-1][2:4] == (N_FUNCS, N_FUNCS)
+    assert seen[-1][4] == "link"
+
+
+def test_compile_errors_survive_the_trip_from_a_worker():
+    """A worker sends the error it raised pickled: type, sentence and place survive."""
+    import pickle
+
+    err = CompileError("boom", 0x2A, 3)
+    again = pickle.loads(pickle.dumps(err))
+    assert (type(again), str(again), again.offset, again.func_index) == (
+        CompileError, str(err), 0x2A, 3)
+    nse = aot.NotSupportedError("SIMD (x)", 5, 1)
+    assert str(pickle.loads(pickle.dumps(nse))) == str(nse)
+
+
+BIG_MEMORY = """(module
+  (memory (export "memory") 300)
+  (data (i32.const 1024) "head")
+  (data (i32.const 16777216) "far above a 16 MiB stack")
+  (data (i32.const 16781312) "\\00\\00\\00\\00")
+  (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0))))"""
+
+
+def _sections(data: bytes) -> dict[str, int]:
+    elf = ELFFile(io.BytesIO(data))
+    return {s.name: s["sh_size"] for s in elf.iter_sections()}
+
+
+def test_a_sparse_memory_image_stores_only_non_zero_pages(tmp_path):
+    data = aot.compiler.compile_artifact(wat(BIG_MEMORY))
+    # Two pages of data (and no page for the all-zero segment), not 16 MiB.
+    assert len(data) < 64 * 1024
+    path = tmp_path / "big.so"
+    path.write_bytes(data)
+    module = aot.load(path)
+    for _ in range(2):  # the second instance reuses the first one's reservation
+        exports = module.instantiate().exports
+        mem = exports.memory
+        assert mem.read(1024, 4) == b"head"
+        assert mem.read(16777216, 24) == b"far above a 16 MiB stack"
+        assert mem.read(16777216 + 24, 4096) == bytes(4096)
+        assert mem.read(8 * 1024 * 1024, 16) == bytes(16)  # between the runs: zeros
+        assert exports.peek(16777216) == ord("f")
+        mem.write(16777216, b"F")
+        mem.write(2 * 1024 * 1024, b"x")
+
+
+def test_bulk_data_never_reaches_llvm():
+    from aot.codegen import compile_to_ir
+
+    ir_text = compile_to_ir(parse(wat(BIG_MEMORY)), CompileOptions())
+    assert "far above" not in ir_text and "c\"head" not in ir_text
+    assert len(ir_text) < 200_000
+
+
+def test_aot_compile_prints_its_profile(tmp_path, many):
+    src = tmp_path / "many.wasm"
+    src.write_bytes(many)
+    out = tmp_path / "many.so"
+    proc = subprocess.run([sys.executable, "-m", "aot.cli", "compile", str(src), "-o", str(out),
+                           "-O0", "--codegen-units", "2", "-j", "1", "--time", "-q"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for phase in ("decode", "plan", "ir", "optimize", "emit", "link", "total"):
+        assert phase in proc.stderr
+    assert "2 units" in proc.stderr
+    assert aot.load(out).instantiate().exports.f0(1) == _reference(1)
+
+
+def test_bad_job_counts_are_usage_errors(tmp_path, many):
+    src = tmp_path / "many.wasm"
+    src.write_bytes(many)
+    proc = subprocess.run([sys.executable, "-m", "aot.cli", "compile", str(src), "-j", "0"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "positive integer" in proc.stderr
