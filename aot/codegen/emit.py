@@ -37,8 +37,15 @@ def target_machine(options: CompileOptions, triple: str | None = None) -> llvm.T
     cpu = llvm.get_host_cpu_name() if options.target_cpu == "native" else options.target_cpu
     features = llvm.get_host_cpu_features().flatten() if options.target_cpu == "native" else ""
     return target.create_target_machine(
-        cpu=cpu, features=features, opt=options.opt_level, reloc="pic", codemodel="small",
+        cpu=cpu, features=features, opt=codegen_level(options.opt_level), reloc="pic",
+        codemodel="small",
     )
+
+
+def codegen_level(opt_level: int) -> int:
+    """The machine-code generator's level: -O1, the fast mode, selects instructions
+    with FastISel and allocates registers with the fast allocator, as -O0 does."""
+    return 0 if opt_level <= 1 else opt_level
 
 
 def parse_ir(ir_text: str) -> llvm.ModuleRef:
@@ -50,11 +57,22 @@ def parse_ir(ir_text: str) -> llvm.ModuleRef:
 
 
 def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
-    """LLVM's -O<n> pipeline (nothing at -O0)."""
-    if opt_level > 0:
-        pto = llvm.create_pipeline_tuning_options(speed_level=opt_level)
-        pb = llvm.create_pass_builder(tm, pto)
-        pb.getModulePassManager().run(mod, pb)
+    """Nothing at -O0; at -O1 (the fast mode) a short function pipeline that keeps wasm
+    locals in registers (SROA) and folds the translation's redundancy (InstCombine,
+    SimplifyCFG); LLVM's -O2 / -O3 pipelines above."""
+    if opt_level == 0:
+        return
+    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=opt_level))
+    if opt_level == 1:
+        fpm = llvm.create_new_function_pass_manager()
+        fpm.add_sroa_pass()
+        fpm.add_instruction_combine_pass()
+        fpm.add_simplify_cfg_pass()
+        for fn in mod.functions:
+            if not fn.is_declaration:
+                fpm.run(fn, pb)
+        return
+    pb.getModulePassManager().run(mod, pb)
 
 
 def emit_object(mod: llvm.ModuleRef, tm: llvm.TargetMachine) -> bytes:
