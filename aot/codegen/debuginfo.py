@@ -68,23 +68,29 @@ class DebugInfo:
 
 
 class DILocation:
-    """A `!DILocation(line: N, scope: S)` node, rendered once.  There is one per wasm
-    instruction offset, so this is the most numerous object of a translation; llvmlite's
-    `add_debug_info` (operands sorted, hashed and compared for deduplication) cost a
-    quarter of the IR-building time, and `DebugInfo.location` already deduplicates."""
+    """A `!DILocation(line: N, scope: S)` node, numbered and rendered on first use.
+    There is one per wasm instruction offset that some located instruction refers to;
+    llvmlite's `add_debug_info` (operands sorted, hashed and compared for
+    deduplication) cost a quarter of the IR-building time, and `DebugInfo.location`
+    already deduplicates.  Nodes no instruction refers to never reach the module."""
 
-    __slots__ = ("_ref", "_text")
+    __slots__ = ("_module", "_scope", "_line", "_ref")
 
     def __init__(self, module: ir.Module, scope: ir.DIValue, line: int):
-        self._ref = f"!{len(module.metadata)}"
-        self._text = f"{self._ref} = !DILocation(line: {line}, column: 0, scope: {scope.get_reference()})"
-        module.metadata.append(self)
+        self._module = module
+        self._scope = scope
+        self._line = line
+        self._ref = None
 
     def get_reference(self) -> str:
+        if self._ref is None:
+            self._ref = f"!{len(self._module.metadata)}"
+            self._module.metadata.append(self)
         return self._ref
 
     def __str__(self) -> str:
-        return self._text
+        return (f"{self.get_reference()} = !DILocation(line: {self._line}, column: 0, "
+                f"scope: {self._scope.get_reference()})")
 
 
 class FastNameScope(_utils.NameScope):

@@ -10,8 +10,8 @@ from llvmlite import ir
 
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import INTERRUPT_SENTINEL, MemoryDef, StoreCtx, VMContextLayout
-from aot.codegen.debuginfo import FastNameScope
 from aot.codegen.irutil import alloca_bytes, gep_bytes, load_at, store_at
+from aot.codegen.leanir import Block, LeanBuilder, LeanFunction, Phi
 from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type, zero_value
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.ops.dispatch import dispatch_table
@@ -38,11 +38,11 @@ class Frame:
     kind: str  # "func" | "block" | "loop" | "if"
     type: FuncType
     height: int  # operand stack height below the block's parameters
-    target: ir.Block  # where `br` to this frame goes
-    target_phis: list[ir.PhiInstr]  # phis of `target` fed by branches
-    merge: ir.Block  # where control continues after `end`
-    merge_phis: list[ir.PhiInstr]
-    else_block: ir.Block | None = None
+    target: Block  # where `br` to this frame goes
+    target_phis: list[Phi]  # phis of `target` fed by branches
+    merge: Block  # where control continues after `end`
+    merge_phis: list[Phi]
+    else_block: Block | None = None
     else_params: list[ir.Value] = field(default_factory=list)
     merge_reached: bool = False  # some edge into `merge` exists
     reachable_at_entry: bool = True
@@ -62,19 +62,19 @@ class FunctionTranslator:
         self.body = body
         self.type = mc.func_types[func_index]
         self.fn = mc.internal_funcs[func_index]
-        self.fn.scope = FastNameScope(self.fn.scope)
+        self.lean = LeanFunction(self.fn)  # the body is built with the lean builder
         self.vmctx = self.fn.args[0]
         self.stack: list[ir.Value] = []
         self.frames: list[Frame] = []
         self.reachable = True
         self.current: Instr | None = None
-        entry = self.fn.append_basic_block("entry")
+        self._scope = mc.subprograms[self.fn.name]
+        entry = self.lean.append_basic_block("entry")
         # The entry block holds allocas and function-wide loads only; it is terminated
         # last, with a jump to the body, so those can be added at any time.
-        self.entry_builder = mc.builder(self.fn, entry, body.offset)
-        self._body_start = self.fn.append_basic_block("start")
-        self.builder = mc.builder(self.fn, self._body_start, body.offset)
-        self._scope = mc.subprograms[self.fn.name]
+        self.entry_builder = self.builder_at(entry, body.offset)
+        self._body_start = self.lean.append_basic_block("start")
+        self.builder = self.builder_at(self._body_start, body.offset)
         self._ret_area: ir.Value | None = None
         self._memory_defs: dict[int, ir.Value] = {}
         self._memory_bases: dict[int, ir.Value] = {}
@@ -86,8 +86,14 @@ class FunctionTranslator:
     def intrinsic(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
         return self.mc.intrinsic(name, ret, args)
 
+    def builder_at(self, block: Block, line: int | None = None) -> LeanBuilder:
+        """A builder at the end of `block`, its instructions at wasm offset `line`
+        (default: the current instruction's)."""
+        dbg = None if line is None else self.mc.debug.location(self._scope, line)
+        return LeanBuilder(block, self.module, dbg if line is not None else self.builder.dbg)
+
     def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
-        cont = self.fn.append_basic_block("cont")
+        cont = self.lean.append_basic_block("cont")
         self.builder.cbranch(cond, self._trap_block(code), cont)
         # Traps are rare: tell the optimizer and the block layout.
         self.builder.block.terminator.set_weights([1, 2000])
@@ -96,11 +102,11 @@ class FunctionTranslator:
     def trap(self, code: TrapCode) -> None:
         self.builder.branch(self._trap_block(code))
 
-    def _trap_block(self, code: TrapCode) -> ir.Block:
+    def _trap_block(self, code: TrapCode) -> Block:
         """One block per trap site, passing the site's wasm offset to raise_trap."""
         offset = self.current.offset if self.current is not None else self.body.offset
-        block = self.fn.append_basic_block(f"trap_{code.name.lower()}")
-        b = self.mc.builder(self.fn, block, offset)
+        block = self.lean.append_basic_block(f"trap_{code.name.lower()}")
+        b = self.builder_at(block, offset)
         b.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code)), ir.Constant(I32, offset)])
         b.unreachable()
         return block
@@ -167,11 +173,11 @@ class FunctionTranslator:
 
     # --- control helpers (used by ops/control.py) ------------------------------------
 
-    def new_block(self, name: str) -> ir.Block:
-        return self.fn.append_basic_block(name)
+    def new_block(self, name: str) -> Block:
+        return self.lean.append_basic_block(name)
 
-    def make_phis(self, block: ir.Block, types: Sequence) -> list[ir.PhiInstr]:
-        b = ir.IRBuilder(block)
+    def make_phis(self, block: Block, types: Sequence) -> list[Phi]:
+        b = LeanBuilder(block, self.module)
         return [b.phi(llvm_type(t)) for t in types]
 
     def branch_to(self, frame: Frame, values: Sequence[ir.Value]) -> None:
@@ -183,7 +189,7 @@ class FunctionTranslator:
         if frame.target is frame.merge:
             frame.merge_reached = True
 
-    def add_branch_edge(self, frame: Frame, values: Sequence[ir.Value], src: ir.Block) -> None:
+    def add_branch_edge(self, frame: Frame, values: Sequence[ir.Value], src: Block) -> None:
         for phi, v in zip(frame.target_phis, values):
             phi.add_incoming(v, src)
         if frame.target is frame.merge:

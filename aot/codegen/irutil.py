@@ -125,6 +125,8 @@ def alloca_bytes(b: ir.IRBuilder, size: int, align: int = 16, name: str = "") ->
 def store_atomic(b: ir.IRBuilder, value: ir.Value, ptr: ir.Value, ordering: str = "monotonic",
                  align: int = 8) -> ir.Instruction:
     """An atomic store (llvmlite's own `store_atomic` expects typed pointers)."""
+    if not isinstance(b, ir.IRBuilder):  # the lean builder (`aot.codegen.leanir`)
+        return b.store_atomic(value, ptr, ordering, align)
     st = ir.instructions.StoreAtomicInstr(b.block, value, ptr, ordering, align)
     b._insert(st)
     return st

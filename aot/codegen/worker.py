@@ -63,8 +63,11 @@ def main() -> None:
             from aot.wasm.decoder import decode
 
             _, job, wasm = message
+            from aot.codegen.pipeline import gc_paused
+
             t = time.perf_counter()
-            module = decode(wasm)  # the parent validated it
+            with gc_paused():
+                module = decode(wasm)  # the parent validated it
             decode_time = time.perf_counter() - t
             continue
         _, unit = message

@@ -7,6 +7,7 @@ from llvmlite import ir
 
 from aot.abi.traps import TrapCode
 from aot.codegen.function import Frame, FunctionTranslator
+from aot.codegen.leanir import Block
 from aot.codegen.llvmtypes import I32
 from aot.codegen.ops.registry import stateful
 from aot.wasm.instr import Instr
@@ -94,7 +95,7 @@ def end(tr: FunctionTranslator, ins: Instr) -> None:
     _fall_into_merge(tr, frame)
     if frame.kind == "if" and frame.else_block is not None:
         # `if` without `else`: the implicit else passes the parameters through.
-        b = ir.IRBuilder(frame.else_block)
+        b = tr.builder_at(frame.else_block)
         for phi, v in zip(frame.merge_phis, frame.else_params):
             phi.add_incoming(v, frame.else_block)
         b.branch(frame.merge)
@@ -169,13 +170,13 @@ def br_table(tr: FunctionTranslator, ins: Instr) -> None:
     values = tr.stack[len(tr.stack) - arity:] if arity else []
     # One edge block per distinct label, so that each target's phis see exactly one
     # incoming edge from this br_table however often the label repeats.
-    edges: dict[int, ir.Block] = {}
+    edges: dict[int, Block] = {}
 
-    def edge(depth: int) -> ir.Block:
+    def edge(depth: int) -> Block:
         blk = edges.get(depth)
         if blk is None:
             blk = tr.new_block(f"br_table_{depth}")
-            eb = ir.IRBuilder(blk)
+            eb = tr.builder_at(blk)
             frame = tr.frames[-1 - depth]
             tr.add_branch_edge(frame, values, blk)
             eb.branch(frame.target)
