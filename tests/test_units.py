@@ -12,7 +12,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 import aot
-from aot.codegen import CompileOptions, CompileProfile, pipeline
+from aot.codegen import CompileOptions, CompileProfile, pipeline, units
 from aot.codegen.units import plan_units
 from aot.errors import CompileError
 from aot.wasm import parse
@@ -49,15 +49,20 @@ def _reference(x: int) -> int:
     return acc - (1 << 32) if acc >= 1 << 31 else acc
 
 
-def test_the_plan_splits_by_size_and_finds_cross_unit_calls(many):
+def test_the_plan_splits_by_size_and_finds_cross_unit_calls(many, monkeypatch):
     module = parse(many)
     plan = plan_units(module, 4)
     assert plan.count == 4
     assert [i for r in plan.units for i in r] == list(range(N_FUNCS))  # every function once
     sizes = [plan.code_size(module, k) for k in range(4)]
     assert max(sizes) <= 2 * min(sizes)
-    # The first function of each later unit is called from the unit before.
-    assert plan.shared == {r[0] for r in plan.units[1:]}
+    # The first function of each later unit is called from the unit before: small, so
+    # that unit gets a copy to inline, and the copy calls the second function there.
+    assert plan.copies[:-1] == [{r[0]} for r in plan.units[1:]] and not plan.copies[-1]
+    assert plan.shared == {r[1] for r in plan.units[1:]}
+    monkeypatch.setattr(units, "INLINE_COPY_BYTES", 0)  # no copies: calls cross units
+    big = plan_units(module, 4)
+    assert big.shared == {r[0] for r in big.units[1:]} and not any(big.copies)
     assert plan_units(module).count == 1  # small: one unit when automatic
 
 

@@ -123,8 +123,9 @@ class ModuleContext:
         return f"wasm_f{index}" + (f"_{_symbol_part(name)}" if name else "")
 
     def defines(self, index: int) -> bool:
-        """Whether defined function `index` belongs to this unit."""
-        return self.plan.unit_of[index] == self.unit
+        """Whether defined function `index` is translated in this unit: it belongs
+        here, or it is a small function copied here for inlining."""
+        return self.plan.unit_of[index] == self.unit or index in self.plan.copies[self.unit]
 
     def _declare_internal(self, index: int) -> ir.Function:
         ft = self.func_types[index]
@@ -136,7 +137,8 @@ class ModuleContext:
         if not self.defines(index):
             fn.linkage = "hidden"  # a declaration: defined by another unit
             return fn
-        fn.linkage = "hidden" if index in self.plan.shared else "internal"
+        owned = self.plan.unit_of[index] == self.unit
+        fn.linkage = "hidden" if owned and index in self.plan.shared else "internal"
         body = self.wasm.codes[index - self.n_imported_funcs]
         self.set_function_attrs(fn, line=body.offset)
         return fn

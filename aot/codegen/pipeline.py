@@ -24,7 +24,7 @@ PHASES = ("decode", "plan", "ir", "optimize", "emit", "link")
 
 # Units smaller than this (wasm code bytes, all units together) are compiled in the
 # calling process even with several jobs: starting workers would cost more than it saves.
-PARALLEL_MIN_CODE_BYTES = 96 * 1024
+PARALLEL_MIN_CODE_BYTES = 64 * 1024
 
 
 @dataclass

@@ -25,8 +25,10 @@ OP_REF_FUNC = 0xD2
 
 # Code bytes per unit when the count is automatic: small modules stay one unit (no
 # cross-unit calls, nothing to merge); large ones split finely enough to balance cores.
-UNIT_CODE_BYTES = 48 * 1024
+UNIT_CODE_BYTES = 32 * 1024
 MAX_UNITS = 64
+# Functions up to this many bytes of wasm code are copied into the units that call them.
+INLINE_COPY_BYTES = 256
 
 
 @dataclass
@@ -38,6 +40,8 @@ class UnitPlan:
     escaping: set[int]  # functions that need the wasm-call ABI (imported ones included)
     indirect_types: set[int]  # type indices named by call_indirect
     shared: set[int] = field(default_factory=set)  # defined functions called across units
+    # Per unit: small functions of other units it calls, translated there too (private).
+    copies: list[set[int]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -88,25 +92,42 @@ def plan_units(module: Module, count: int | None = None) -> UnitPlan:
     if module.start is not None:
         escaping.add(module.start)
     indirect: set[int] = set()
-    shared: set[int] = set()
     for seg in module.elems:
         for expr in seg.init:
             escaping.update(ins.imm for ins in expr if ins.op == OP_REF_FUNC)
     for g in module.globals:
         escaping.update(ins.imm for ins in g.init if ins.op == OP_REF_FUNC)
-    for i, body in enumerate(module.codes):
-        unit = unit_of[first + i]
+    callees: list[set[int]] = []  # direct callees of each defined function
+    for body in module.codes:
+        direct: set[int] = set()
         for ins in body.code:
             op = ins.op
             if op == OP_CALL or op == OP_RETURN_CALL:
-                callee = ins.imm
-                if callee >= first and unit_of[callee] != unit:
-                    shared.add(callee)
+                if ins.imm >= first:
+                    direct.add(ins.imm)
             elif op == OP_CALL_INDIRECT or op == OP_RETURN_CALL_INDIRECT:
                 indirect.add(ins.imm[0])
             elif op == OP_REF_FUNC:
                 escaping.add(ins.imm)
-    return UnitPlan(units, unit_of, escaping, indirect, shared)
+        callees.append(direct)
+
+    # Small functions called from another unit get a private copy there, so LLVM can
+    # still inline them (rustc does the same with #[inline] functions across codegen
+    # units); the copy's own cross-unit callees are called as usual.
+    copies: list[set[int]] = [set() for _ in units]
+    if n > 1:
+        for k, r in enumerate(units):
+            for i in r:
+                for callee in callees[i - first]:
+                    if unit_of[callee] != k and sizes[callee - first] <= INLINE_COPY_BYTES:
+                        copies[k].add(callee)
+    shared: set[int] = set()
+    for k, r in enumerate(units):
+        for i in (*r, *copies[k]):
+            for callee in callees[i - first]:
+                if unit_of[callee] != k and callee not in copies[k]:
+                    shared.add(callee)
+    return UnitPlan(units, unit_of, escaping, indirect, shared, copies)
 
 
 __all__ = ["MAX_UNITS", "UNIT_CODE_BYTES", "UnitPlan", "auto_unit_count", "plan_units"]

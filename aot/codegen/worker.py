@@ -54,25 +54,35 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = os.fdopen(os.dup(0), "rb")
+    from aot.codegen.pipeline import gc_paused
+    from aot.wasm.decoder import decode, decode_bodies
+
     module = job = None
     while True:
         message = receive(inp)
         if message is None:
             return
         if message[0] == "module":
-            from aot.wasm.decoder import decode
-
             _, job, wasm = message
-            from aot.codegen.pipeline import gc_paused
-
             t = time.perf_counter()
             with gc_paused():
-                module = decode(wasm)  # the parent validated it
+                # The parent validated the module.  Bodies are decoded unit by unit,
+                # and dropped after: a worker holds one unit's instructions at a time.
+                module = decode(wasm, bodies=())
             decode_time = time.perf_counter() - t
             continue
         _, unit = message
         try:
+            t = time.perf_counter()
+            first = module.num_imported_funcs
+            needed = [*job.plan.units[unit], *sorted(job.plan.copies[unit])]
+            placeholders = [module.codes[i - first] for i in needed]
+            with gc_paused():
+                decode_bodies(module, wasm, needed)
+            decode_time += time.perf_counter() - t
             obj, times, ir_bytes = job.run(module, unit)
+            for i, empty in zip(needed, placeholders):
+                module.codes[i - first] = empty
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
             send(out, ("error", unit, _portable(exc)))
             continue

@@ -10,7 +10,7 @@ that a block type index is resolved here, so it must name an existing type.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable
 from typing import Any
 
 from aot.errors import CompileError
@@ -233,10 +233,11 @@ _B_BLOCK, _B_IF, _B_ELSE = 0, 1, 2
 
 
 class _Decoder:
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, bodies: Container[int] | None = None) -> None:
         self.data = data
         self.r = Reader(data)
         self.m = Module()
+        self.bodies = bodies  # None: every function body; else only these (by index)
         self.uses_data_index = False  # memory.init / data.drop seen
         self._ftype_cache: dict[tuple, FuncType] = {}
 
@@ -533,8 +534,15 @@ class _Decoder:
         n = r.length()
         base = self.m.num_imported_funcs
         codes = self.m.codes
+        wanted = self.bodies
         for i in range(n):
-            codes.append(self.func_body(base + i))
+            if wanted is None or base + i in wanted:
+                codes.append(self.func_body(base + i))
+            else:  # only where it lies, for `decode_bodies`
+                body_offset = r.pos
+                size = r.length()
+                r.pos += size
+                codes.append(FuncBody([], [], body_offset, r.pos))
 
     def func_body(self, func_index: int) -> FuncBody:
         r = self.r
@@ -621,15 +629,29 @@ def _name_map(data: bytes, pos: int) -> tuple[dict[int, str], int]:
     return out, pos
 
 
-def decode(data: bytes) -> Module:
-    """Decode a binary module.  Raises CompileError on any malformed input."""
+def decode_bodies(module: Module, data: bytes, indices: Iterable[int]) -> None:
+    """Decode the bodies of functions `indices` (function index space) of `module`,
+    which `decode(data, bodies=...)` left out."""
+    d = _Decoder(bytes(data))
+    d.m = module
+    first = module.num_imported_funcs
+    for index in indices:
+        d.r.pos = module.codes[index - first].offset
+        module.codes[index - first] = d.func_body(index)
+
+
+def decode(data: bytes, bodies: Container[int] | None = None) -> Module:
+    """Decode a binary module.  Raises CompileError on any malformed input.  With
+    `bodies`, only the bodies of those functions are decoded (the others are empty and
+    unchecked): for a compile worker, which translates a few units of a module its
+    parent has validated."""
     data = bytes(data)
     # Decoding allocates an object per instruction and no cycles: the cyclic GC's
     # repeated scans of the growing heap would only cost time (about a third).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Decoder(data).module()
+        return _Decoder(data, bodies).module()
     except IndexError:
         # Every raw `data[pos]` past the end lands here.
         raise CompileError(UNEXPECTED_END, len(data)) from None
