@@ -28,7 +28,7 @@ OP_REF_FUNC = 0xD2
 UNIT_CODE_BYTES = 32 * 1024
 MAX_UNITS = 64
 # Functions up to this many bytes of wasm code are copied into the units that call them.
-INLINE_COPY_BYTES = 256
+INLINE_COPY_BYTES = 128
 
 
 @dataclass
