@@ -6,7 +6,6 @@ line tables only (no types or variables)."""
 from __future__ import annotations
 
 from llvmlite import ir
-from llvmlite.ir import _utils
 
 from aot.codegen.llvmtypes import I32
 
@@ -91,22 +90,3 @@ class DILocation:
     def __str__(self) -> str:
         return (f"{self.get_reference()} = !DILocation(line: {self._line}, column: 0, "
                 f"scope: {self._scope.get_reference()})")
-
-
-class FastNameScope(_utils.NameScope):
-    """A function's name scope that names anonymous values from a counter.  llvmlite's
-    deduplicates "" against every name used so far (two lookups and a format per
-    instruction); explicit names never start with "." (llvmlite appends ".N" to them),
-    so counter names cannot collide with them."""
-
-    def __init__(self, previous: _utils.NameScope):
-        super().__init__()
-        self._useset = previous._useset
-        self._basenamemap = previous._basenamemap
-        self._anonymous = previous._basenamemap[""]
-
-    def register(self, name: str, deduplicate: bool = False) -> str:
-        if not name and deduplicate:
-            self._anonymous += 1
-            return f".{self._anonymous}"
-        return super().register(name, deduplicate)

@@ -43,9 +43,12 @@ def target_machine(options: CompileOptions, triple: str | None = None) -> llvm.T
 
 
 def codegen_level(opt_level: int) -> int:
-    """The machine-code generator's level: -O1, the fast mode, selects instructions
-    with FastISel and allocates registers with the fast allocator, as -O0 does."""
-    return 0 if opt_level <= 1 else opt_level
+    """The machine-code generator's level: as the IR's, except that the IR pipeline of
+    -O1 is the short one (`optimize`).  Measured on the SQLite shell: FastISel and the
+    fast register allocator (-O0's) make code 2.7× slower whatever the IR pipeline,
+    while the short pipeline with this selector runs as fast as -O2 for half the
+    compile time."""
+    return opt_level
 
 
 def parse_ir(ir_text: str) -> llvm.ModuleRef:
@@ -57,8 +60,8 @@ def parse_ir(ir_text: str) -> llvm.ModuleRef:
 
 
 def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
-    """Nothing at -O0; at -O1 (the fast mode) a short function pipeline that keeps wasm
-    locals in registers (SROA) and folds the translation's redundancy (InstCombine,
+    """Nothing at -O0; at -O1 a short function pipeline that keeps wasm locals in
+    registers (SROA) and folds the translation's redundancy (InstCombine,
     SimplifyCFG); LLVM's -O2 / -O3 pipelines above."""
     if opt_level == 0:
         return
