@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,7 +82,9 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     sizes = blob_sizes(module, blobs)
     profile.add("plan", time.perf_counter() - t)
     jobs = max(1, min(jobs or default_jobs(), plan.count))
-    parallel = (jobs > 1 and wasm is not None
+    # Workers run this interpreter again: not possible where there is none to run
+    # (an embedding without sys.executable).
+    parallel = (jobs > 1 and wasm is not None and bool(sys.executable)
                 and sum(plan.code_size(module, k) for k in range(plan.count)) >= PARALLEL_MIN_CODE_BYTES)
     profile.units, profile.jobs = plan.count, jobs if parallel else 1
     profile.functions = len(module.codes)
@@ -174,7 +177,6 @@ def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module,
     a thread of this process that waits on its pipe."""
     import queue
     import subprocess
-    import sys
     import threading
 
     from aot.codegen.worker import receive, send
