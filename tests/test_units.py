@@ -178,3 +178,9 @@ def test_bad_job_counts_are_usage_errors(tmp_path, many):
     proc = subprocess.run([sys.executable, "-m", "aot.cli", "compile", str(src), "-j", "0"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "positive integer" in proc.stderr
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True])
+def test_a_job_count_that_is_not_a_positive_integer_is_refused(many, jobs):
+    with pytest.raises(ValueError, match="jobs must be a positive integer"):
+        aot.compiler.compile_artifact(many, jobs=jobs)

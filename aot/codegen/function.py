@@ -89,8 +89,8 @@ class FunctionTranslator:
     def builder_at(self, block: Block, line: int | None = None) -> LeanBuilder:
         """A builder at the end of `block`, its instructions at wasm offset `line`
         (default: the current instruction's)."""
-        dbg = None if line is None else self.mc.debug.location(self._scope, line)
-        return LeanBuilder(block, self.module, dbg if line is not None else self.builder.dbg)
+        dbg = self.builder.dbg if line is None else self.mc.debug.location(self._scope, line)
+        return LeanBuilder(block, self.module, dbg)
 
     def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
         cont = self.lean.append_basic_block("cont")

@@ -48,7 +48,8 @@ class CompileProfile:
         lines = [f"{phase:>9}  {self.seconds[phase]:8.3f} s" for phase in PHASES]
         lines.append(f"{'total':>9}  {self.wall:8.3f} s wall  ({self.units} units, "
                      f"{self.jobs} jobs, {self.functions} functions, "
-                     f"{self.ir_bytes / 1e6:.1f} MB of IR, peak RSS {self.peak_rss_mb:.0f} MB)")
+                     f"{self.ir_bytes / 1e6:.1f} MB of IR, peak RSS {self.peak_rss_mb:.0f} MB "
+                     "in the largest process)")
         return "\n".join(lines)
 
 
@@ -74,6 +75,8 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     from aot.codegen.link import link_shared_object
     from aot.codegen.translate import artifact_blobs, blob_sizes
 
+    if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
+        raise ValueError(f"jobs must be a positive integer or None, not {jobs!r}")
     started = time.perf_counter()
     profile = profile if profile is not None else CompileProfile()
     t = time.perf_counter()
