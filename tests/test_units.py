@@ -150,6 +150,35 @@ def test_a_sparse_memory_image_stores_only_non_zero_pages(tmp_path):
         mem.write(2 * 1024 * 1024, b"x")
 
 
+@pytest.mark.parametrize("damage", ["misaligned", "overlapping", "too long"])
+def test_a_damaged_run_table_is_refused_even_with_a_matching_checksum(tmp_path, damage):
+    """The loader checks the runs against the image before mapping anything (a CRC
+    recomputed over damaged bytes must not let a bad table through)."""
+    import struct
+    import zlib
+
+    data = bytearray(aot.compiler.compile_artifact(wat(BIG_MEMORY)))
+    elf = ELFFile(io.BytesIO(bytes(data)))
+    runs = next(s for s in elf.get_section_by_name(".symtab").iter_symbols()
+                if s.name == "aot_memory_image_runs")
+    sec = elf.get_section(runs["st_shndx"])
+    at = sec["sh_offset"] + runs["st_value"] - sec["sh_addr"]
+    first, second = struct.unpack_from("<QQ", data, at), struct.unpack_from("<QQ", data, at + 16)
+    assert first == (0, 4096) and second == (16 << 20, 4096)
+    if damage == "misaligned":
+        struct.pack_into("<Q", data, at, 100)
+    elif damage == "overlapping":
+        struct.pack_into("<Q", data, at + 16, 0)
+    else:
+        struct.pack_into("<Q", data, at + 24, 3 * 4096)
+    crc_at = len(data) - 12  # the trailer's CRC covers everything before it
+    struct.pack_into("<I", data, crc_at, zlib.crc32(bytes(data[:crc_at])))
+    path = tmp_path / "damaged.so"
+    path.write_bytes(bytes(data))
+    with pytest.raises(aot.ArtifactError, match="corrupt memory image run"):
+        aot.load(path)
+
+
 def test_bulk_data_never_reaches_llvm():
     from aot.codegen import compile_to_ir
 

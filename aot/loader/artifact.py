@@ -132,8 +132,10 @@ class Artifact:
         length = self.vtable[VTable.MEMORY_IMAGE_LEN]
         offset = self._layout.file_offset(vaddr, length)
         n_runs = self.vtable[VTable.N_MEMORY_IMAGE_RUNS]
+        runs_vaddr = self.vtable[VTable.MEMORY_IMAGE_RUNS] - self._image.base
         if (offset is None or offset % MEMORY_IMAGE_ALIGN or length % MEMORY_IMAGE_ALIGN
-                or not 0 < n_runs <= length // MEMORY_IMAGE_ALIGN):
+                or not 0 < n_runs <= length // MEMORY_IMAGE_ALIGN
+                or self._layout.file_offset(runs_vaddr, 16 * n_runs) is None):
             raise ArtifactError(f"{path}: corrupt memory image placement")
         table = memoryview(ffi.buffer(ffi.cast(_CHARS, self.vtable[VTable.MEMORY_IMAGE_RUNS]),
                                       16 * n_runs)).cast("Q")
