@@ -11,7 +11,9 @@ runtime part (entries, trampolines, `aot_init`, the vtable).  The first unit beg
 with `aot_text_begin` and the last ends with `aot_text_end`: objects are concatenated in
 unit order, so the markers bracket all the compiled code.  A function that another unit
 calls, and every wrapper the runtime part refers to, has hidden (not internal) linkage;
-the rest stay internal, which keeps LLVM's inlining of single-caller functions."""
+the rest stay internal, which keeps LLVM's inlining of single-caller functions.  A small
+function called from another unit is also translated there, as a private copy LLVM can
+inline (`INLINE_COPY_BYTES`)."""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ INLINE_COPY_BYTES = 128
 
 @dataclass
 class UnitPlan:
-    """The whole module's split, computed once (before worker processes fork)."""
+    """The whole module's split, computed once by the compiling process and sent to
+    each worker."""
 
     units: list[range]  # defined-function indices (module function space) of each unit
     unit_of: dict[int, int]  # defined function index -> unit
