@@ -54,7 +54,7 @@ def test_the_plan_splits_by_size_and_finds_cross_unit_calls(many, monkeypatch):
     plan = plan_units(module, 4)
     assert plan.count == 4
     assert [i for r in plan.units for i in r] == list(range(N_FUNCS))  # every function once
-    sizes = [plan.code_size(module, k) for k in range(4)]
+    sizes = plan.unit_sizes
     assert max(sizes) <= 2 * min(sizes)
     # The first function of each later unit is called from the unit before: small, so
     # that unit gets a copy to inline, and the copy calls the second function there.

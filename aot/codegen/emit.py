@@ -37,18 +37,8 @@ def target_machine(options: CompileOptions, triple: str | None = None) -> llvm.T
     cpu = llvm.get_host_cpu_name() if options.target_cpu == "native" else options.target_cpu
     features = llvm.get_host_cpu_features().flatten() if options.target_cpu == "native" else ""
     return target.create_target_machine(
-        cpu=cpu, features=features, opt=codegen_level(options.opt_level), reloc="pic",
-        codemodel="small",
+        cpu=cpu, features=features, opt=options.opt_level, reloc="pic", codemodel="small",
     )
-
-
-def codegen_level(opt_level: int) -> int:
-    """The machine-code generator's level: as the IR's, except that the IR pipeline of
-    -O1 is the short one (`optimize`).  Measured on the SQLite shell: FastISel and the
-    fast register allocator (-O0's) make code 2.7× slower whatever the IR pipeline,
-    while the short pipeline with this selector runs as fast as -O2 for half the
-    compile time."""
-    return opt_level
 
 
 def parse_ir(ir_text: str) -> llvm.ModuleRef:
@@ -62,7 +52,10 @@ def parse_ir(ir_text: str) -> llvm.ModuleRef:
 def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
     """Nothing at -O0; at -O1 a short function pipeline that keeps wasm locals in
     registers (SROA) and folds the translation's redundancy (InstCombine,
-    SimplifyCFG); LLVM's -O2 / -O3 pipelines above."""
+    SimplifyCFG); LLVM's -O2 / -O3 pipelines above.  The target machine's level is the
+    same number: measured on the SQLite shell, -O0's FastISel and fast register
+    allocator make code 2.7x slower whatever IR pipeline ran, while -O1's short
+    pipeline with the full instruction selector runs as fast as -O2."""
     if opt_level == 0:
         return
     pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=opt_level))

@@ -34,15 +34,14 @@ def _op(v) -> str:
 class Instr:
     """One instruction: its text (without metadata), its value reference and type."""
 
-    __slots__ = ("type", "_ref", "text", "dbg", "metadata", "parent")
+    __slots__ = ("type", "_ref", "text", "dbg", "metadata")
 
-    def __init__(self, block: Block, ty: ir.Type, ref: str, text: str, dbg) -> None:
+    def __init__(self, ty: ir.Type, ref: str, text: str, dbg) -> None:
         self.type = ty
         self._ref = ref
         self.text = text
         self.dbg = dbg
         self.metadata = None
-        self.parent = block
 
     def get_reference(self) -> str:
         return self._ref
@@ -60,9 +59,6 @@ class Instr:
         if self.dbg is not None:
             text += f", !dbg {self.dbg.get_reference()}"
         return text
-
-    def __str__(self) -> str:
-        return self.render()
 
 
 class CondBranch(Instr):
@@ -134,17 +130,6 @@ class Block:
         self.instrs: list[Instr] = []
         self.terminator: Instr | None = None
 
-    @property
-    def is_terminated(self) -> bool:
-        return self.terminator is not None
-
-    @property
-    def name(self) -> str:
-        return self.label
-
-    def get_reference(self) -> str:
-        return f"%{self.label}"
-
     def descr(self, buf: list[str]) -> None:
         buf.append(f"{self.label}:\n")
         buf.extend(f"  {i.render()}\n" for i in self.instrs)
@@ -187,10 +172,6 @@ class LeanBuilder:
     def block(self) -> Block:
         return self._block
 
-    @property
-    def function(self) -> ir.Function:
-        return self._fn.fn
-
     def position_at_end(self, block: Block) -> None:
         self._block = block
 
@@ -200,12 +181,12 @@ class LeanBuilder:
         fn = self._fn
         fn.n_values += 1
         ref = f"%v{fn.n_values}"
-        ins = cls(self._block, ty, ref, f"{ref} = {text}", self.dbg if located else None)
+        ins = cls(ty, ref, f"{ref} = {text}", self.dbg if located else None)
         self._block.instrs.append(ins)
         return ins
 
     def _void(self, text: str, cls=Instr, located: bool = False) -> Instr:
-        ins = cls(self._block, _VOID, "", text, self.dbg if located else None)
+        ins = cls(_VOID, "", text, self.dbg if located else None)
         self._block.instrs.append(ins)
         return ins
 
@@ -271,15 +252,9 @@ class LeanBuilder:
     def fdiv(self, lhs, rhs, name="", flags=()):
         return self._binop("fdiv", lhs, rhs, flags)
 
-    def frem(self, lhs, rhs, name="", flags=()):
-        return self._binop("frem", lhs, rhs, flags)
-
     def fneg(self, arg, name="", flags=()):
         fl = "".join(f" {f}" for f in flags)
         return self._value(arg.type, f"fneg{fl} {_op(arg)}")
-
-    def neg(self, value, name=""):
-        return self._value(value.type, f"sub {value.type} 0, {value.get_reference()}")
 
     def not_(self, value, name=""):
         ones = "true" if value.type == _I1 else "-1"
@@ -352,9 +327,6 @@ class LeanBuilder:
     def ptrtoint(self, value, typ, name=""):
         return self._cast("ptrtoint", value, typ)
 
-    def inttoptr(self, value, typ, name=""):
-        return self._cast("inttoptr", value, typ)
-
     # --- memory ---------------------------------------------------------------------
 
     def alloca(self, typ, size=None, name=""):
@@ -362,7 +334,7 @@ class LeanBuilder:
             raise NotImplementedError("lean alloca with a size")
         fn = self._fn
         fn.n_values += 1
-        ins = Alloca(self._block, _PTR, f"%v{fn.n_values}", "", self.dbg)
+        ins = Alloca(_PTR, f"%v{fn.n_values}", "", self.dbg)
         ins.allocated = typ
         ins.align = None
         self._block.instrs.append(ins)
@@ -397,10 +369,6 @@ class LeanBuilder:
         ty = ir.LiteralStructType([val.type, _I1])
         return self._value(ty, f"cmpxchg {_op(ptr)}, {_op(cmp)}, {_op(val)} "
                                f"{ordering} {failordering or ordering}", located=True)
-
-    def atomic_rmw(self, op, ptr, val, ordering, name=""):
-        return self._value(val.type, f"atomicrmw {op} {_op(ptr)}, {_op(val)} {ordering}",
-                           located=True)
 
     # --- aggregates and vectors -----------------------------------------------------
 
@@ -476,7 +444,7 @@ class LeanBuilder:
         fn = self._fn
         fn.n_values += 1
         ref = f"%v{fn.n_values}"
-        ins = Phi(self._block, typ, ref, f"{ref} = phi {typ}", None)
+        ins = Phi(typ, ref, f"{ref} = phi {typ}", None)
         ins.incomings = []
         # Phis lead their block, whatever was built there before.
         instrs = self._block.instrs

@@ -9,8 +9,6 @@ number of jobs, so neither does the artifact."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import sys
 import time
@@ -19,6 +17,7 @@ from dataclasses import dataclass, field
 
 from aot.codegen.options import CompileOptions
 from aot.codegen.units import UnitPlan, plan_units
+from aot.wasm.decoder import gc_paused
 from aot.wasm.module import Module
 
 PHASES = ("decode", "plan", "ir", "optimize", "emit", "link")
@@ -82,13 +81,13 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     t = time.perf_counter()
     plan = plan_units(module, options.codegen_units)
     blobs = artifact_blobs(module)
-    sizes = blob_sizes(module, blobs)
+    sizes = blob_sizes(blobs)
     profile.add("plan", time.perf_counter() - t)
     jobs = max(1, min(jobs or default_jobs(), plan.count))
     # Workers run this interpreter again: not possible where there is none to run
     # (an embedding without sys.executable).
     parallel = (jobs > 1 and wasm is not None and bool(sys.executable)
-                and sum(plan.code_size(module, k) for k in range(plan.count)) >= PARALLEL_MIN_CODE_BYTES)
+                and sum(plan.unit_sizes) >= PARALLEL_MIN_CODE_BYTES)
     profile.units, profile.jobs = plan.count, jobs if parallel else 1
     profile.functions = len(module.codes)
     job = _UnitJob(options, plan, sizes)
@@ -112,20 +111,6 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     profile.wall += time.perf_counter() - started
     profile.peak_rss_mb = _peak_rss_mb()
     return artifact
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """No cycle collection while a unit is translated: it allocates about a million
-    objects that all live until the text is printed, and the collector's passes over
-    them (and over the decoded module) took 40 % of the translation's time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _account(profile: CompileProfile, times: dict[str, float], ir_bytes: int) -> None:
@@ -188,7 +173,7 @@ def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module,
     plan = job.plan
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     # Largest units first, so no core idles at the end waiting for a big one.
-    for unit in sorted(range(plan.count), key=lambda k: -plan.code_size(module, k)):
+    for unit in sorted(range(plan.count), key=lambda k: -plan.unit_sizes[k]):
         todo.put(unit)
     objects: list[bytes | None] = [None] * plan.count
     errors: list[BaseException] = []

@@ -43,7 +43,7 @@ def declare_wasm_call(mc: ModuleContext, index: int) -> ir.Function:
 def define_wasm_call(mc: ModuleContext, index: int) -> ir.Function:
     """The wasm-call ABI wrapper of defined function `index`."""
     ft = mc.func_types[index]
-    fn = ir.Function(mc.ir, wasm_call_fnty(ft), name=mc.wasm_call_symbol(index))
+    fn = declare_wasm_call(mc, index)
     # Hidden when the runtime part (aot_init) lies in another unit.
     fn.linkage = "internal" if mc.is_runtime_unit else "hidden"
     mc.set_function_attrs(fn)

@@ -50,7 +50,8 @@ def translate_module(module: Module, options: CompileOptions, triple: str, data_
     """The LLVM IR text of the whole artifact as one unit (its bulk data comes from
     `artifact_blobs`)."""
     plan = plan_units(module, 1)
-    return translate_unit(module, options, triple, data_layout, plan, 0, blob_sizes(module))
+    return translate_unit(module, options, triple, data_layout, plan, 0,
+                          blob_sizes(artifact_blobs(module)))
 
 
 def translate_unit(module: Module, options: CompileOptions, triple: str, data_layout: str,
@@ -90,8 +91,8 @@ def artifact_blobs(module: Module) -> list[Blob]:
     return blobs
 
 
-def blob_sizes(module: Module, blobs: list[Blob] | None = None) -> dict[str, int]:
-    return {b.symbol: len(b.data) for b in (blobs if blobs is not None else artifact_blobs(module))}
+def blob_sizes(blobs: list[Blob]) -> dict[str, int]:
+    return {b.symbol: len(b.data) for b in blobs}
 
 
 def _define_runtime(mc: ModuleContext, module: Module, triple: str,

@@ -39,6 +39,7 @@ class UnitPlan:
     each worker."""
 
     units: list[range]  # defined-function indices (module function space) of each unit
+    unit_sizes: list[int]  # bytes of wasm code of each unit's own functions
     unit_of: dict[int, int]  # defined function index -> unit
     escaping: set[int]  # functions that need the wasm-call ABI (imported ones included)
     indirect_types: set[int]  # type indices named by call_indirect
@@ -53,9 +54,6 @@ class UnitPlan:
     @property
     def runtime_unit(self) -> int:
         return len(self.units) - 1
-
-    def code_size(self, module: Module, unit: int) -> int:
-        return sum(_body_size(module.codes[i - module.num_imported_funcs]) for i in self.units[unit])
 
 
 def _body_size(body) -> int:
@@ -130,7 +128,8 @@ def plan_units(module: Module, count: int | None = None) -> UnitPlan:
             for callee in callees[i - first]:
                 if unit_of[callee] != k and callee not in copies[k]:
                     shared.add(callee)
-    return UnitPlan(units, unit_of, escaping, indirect, shared, copies)
+    unit_sizes = [sum(sizes[i - first] for i in r) for r in units]
+    return UnitPlan(units, unit_sizes, unit_of, escaping, indirect, shared, copies)
 
 
 __all__ = ["MAX_UNITS", "UNIT_CODE_BYTES", "UnitPlan", "auto_unit_count", "plan_units"]

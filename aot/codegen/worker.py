@@ -54,7 +54,6 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = os.fdopen(os.dup(0), "rb")
-    from aot.codegen.pipeline import gc_paused
     from aot.wasm.decoder import decode, decode_bodies
 
     module = job = None
@@ -65,10 +64,9 @@ def main() -> None:
         if message[0] == "module":
             _, job, wasm = message
             t = time.perf_counter()
-            with gc_paused():
-                # The parent validated the module.  Bodies are decoded unit by unit,
-                # and dropped after: a worker holds one unit's instructions at a time.
-                module = decode(wasm, bodies=())
+            # The parent validated the module.  Bodies are decoded unit by unit, and
+            # dropped after: a worker holds one unit's instructions at a time.
+            module = decode(wasm, bodies=())
             decode_time = time.perf_counter() - t
             continue
         _, unit = message
@@ -77,8 +75,7 @@ def main() -> None:
             first = module.num_imported_funcs
             needed = [*job.plan.units[unit], *sorted(job.plan.copies[unit])]
             placeholders = [module.codes[i - first] for i in needed]
-            with gc_paused():
-                decode_bodies(module, wasm, needed)
+            decode_bodies(module, wasm, needed)
             decode_time += time.perf_counter() - t
             obj, times, ir_bytes = job.run(module, unit)
             for i, empty in zip(needed, placeholders):

@@ -73,7 +73,8 @@ def merge_objects(objects: Sequence[ObjectFile]) -> ObjectFile:
                     raise ObjectFileError(f"symbol {sym.name} is defined in two objects")
                 defined[sym.name] = (k, j)
 
-    # Pass 2: sections and symbols, renumbered.
+    # Pass 2: sections and symbols, renumbered.  Sections keep their links to other
+    # sections of their own object.
     sections = [first.sections[0]]
     symbols = [first.symbols[0]]
     section_maps: list[dict[int, int]] = []
@@ -82,9 +83,12 @@ def merge_objects(objects: Sequence[ObjectFile]) -> ObjectFile:
     pending: list[tuple[list[int], int, str]] = []  # (map, slot, name) bound after pass 2
     for obj in objects:
         smap = {0: 0}
+        for n, sec in enumerate(obj.sections[1:], len(sections)):
+            smap[sec.index] = n
         for sec in obj.sections[1:]:
-            smap[sec.index] = len(sections)
-            sections.append(sec)
+            info = smap.get(sec.info, sec.info) if sec.flags & SHF_INFO_LINK else sec.info
+            sections.append(replace(sec, index=smap[sec.index],
+                                    link=smap.get(sec.link, sec.link), info=info))
         section_maps.append(smap)
         ymap = [0] * len(obj.symbols)
         for j, sym in enumerate(obj.symbols):
@@ -106,18 +110,9 @@ def merge_objects(objects: Sequence[ObjectFile]) -> ObjectFile:
         k, jj = defined[name]
         ymap[j] = symbol_maps[k][jj]
 
-    # Sections keep their links to other sections of their own object.
-    merged_sections = [sections[0]]
-    for k, obj in enumerate(objects):
-        smap = section_maps[k]
-        for sec in obj.sections[1:]:
-            info = smap.get(sec.info, sec.info) if sec.flags & SHF_INFO_LINK else sec.info
-            merged_sections.append(replace(sec, index=smap[sec.index],
-                                           link=smap.get(sec.link, sec.link), info=info))
-
     relocations: dict[int, list[tuple[int, int, int, int]]] = {}
     for k, obj in enumerate(objects):
         smap, ymap = section_maps[k], symbol_maps[k]
         for target, relocs in obj.relocations.items():
             relocations[smap[target]] = [(off, typ, ymap[sym], add) for off, typ, sym, add in relocs]
-    return ObjectFile(first.machine, first.osabi, first.flags, merged_sections, symbols, relocations)
+    return ObjectFile(first.machine, first.osabi, first.flags, sections, symbols, relocations)
