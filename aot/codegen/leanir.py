@@ -151,6 +151,22 @@ class LeanFunction:
         return block
 
 
+def _binop_method(op: str):
+    """An `IRBuilder` binary operator method emitting LLVM's `op`."""
+    def method(self, lhs, rhs, name="", flags=()):
+        return self._binop(op, lhs, rhs, flags)
+
+    return method
+
+
+def _cast_method(op: str):
+    """An `IRBuilder` conversion method emitting LLVM's `op`."""
+    def method(self, value, typ, name=""):
+        return self._cast(op, value, typ)
+
+    return method
+
+
 class LeanBuilder:
     """llvmlite's `IRBuilder` methods that function bodies use, on lean blocks.
 
@@ -201,56 +217,14 @@ class LeanBuilder:
         fl = "".join(f" {f}" for f in flags)
         return self._value(lhs.type, f"{op}{fl} {lhs.type} {lhs.get_reference()}, {rhs.get_reference()}")
 
-    def add(self, lhs, rhs, name="", flags=()):
-        return self._binop("add", lhs, rhs, flags)
-
-    def sub(self, lhs, rhs, name="", flags=()):
-        return self._binop("sub", lhs, rhs, flags)
-
-    def mul(self, lhs, rhs, name="", flags=()):
-        return self._binop("mul", lhs, rhs, flags)
-
-    def sdiv(self, lhs, rhs, name="", flags=()):
-        return self._binop("sdiv", lhs, rhs, flags)
-
-    def udiv(self, lhs, rhs, name="", flags=()):
-        return self._binop("udiv", lhs, rhs, flags)
-
-    def srem(self, lhs, rhs, name="", flags=()):
-        return self._binop("srem", lhs, rhs, flags)
-
-    def urem(self, lhs, rhs, name="", flags=()):
-        return self._binop("urem", lhs, rhs, flags)
-
-    def and_(self, lhs, rhs, name="", flags=()):
-        return self._binop("and", lhs, rhs, flags)
-
-    def or_(self, lhs, rhs, name="", flags=()):
-        return self._binop("or", lhs, rhs, flags)
-
-    def xor(self, lhs, rhs, name="", flags=()):
-        return self._binop("xor", lhs, rhs, flags)
-
-    def shl(self, lhs, rhs, name="", flags=()):
-        return self._binop("shl", lhs, rhs, flags)
-
-    def lshr(self, lhs, rhs, name="", flags=()):
-        return self._binop("lshr", lhs, rhs, flags)
-
-    def ashr(self, lhs, rhs, name="", flags=()):
-        return self._binop("ashr", lhs, rhs, flags)
-
-    def fadd(self, lhs, rhs, name="", flags=()):
-        return self._binop("fadd", lhs, rhs, flags)
-
-    def fsub(self, lhs, rhs, name="", flags=()):
-        return self._binop("fsub", lhs, rhs, flags)
-
-    def fmul(self, lhs, rhs, name="", flags=()):
-        return self._binop("fmul", lhs, rhs, flags)
-
-    def fdiv(self, lhs, rhs, name="", flags=()):
-        return self._binop("fdiv", lhs, rhs, flags)
+    # llvmlite's method name -> LLVM's: wasm's exact semantics are the lowering's concern.
+    add, sub, mul = _binop_method("add"), _binop_method("sub"), _binop_method("mul")
+    sdiv, udiv = _binop_method("sdiv"), _binop_method("udiv")
+    srem, urem = _binop_method("srem"), _binop_method("urem")
+    and_, or_, xor = _binop_method("and"), _binop_method("or"), _binop_method("xor")
+    shl, lshr, ashr = _binop_method("shl"), _binop_method("lshr"), _binop_method("ashr")
+    fadd, fsub = _binop_method("fadd"), _binop_method("fsub")
+    fmul, fdiv = _binop_method("fmul"), _binop_method("fdiv")
 
     def fneg(self, arg, name="", flags=()):
         fl = "".join(f" {f}" for f in flags)
@@ -294,38 +268,11 @@ class LeanBuilder:
     def _cast(self, op: str, value, ty: ir.Type) -> Instr:
         return self._value(ty, f"{op} {_op(value)} to {ty}")
 
-    def trunc(self, value, typ, name=""):
-        return self._cast("trunc", value, typ)
-
-    def zext(self, value, typ, name=""):
-        return self._cast("zext", value, typ)
-
-    def sext(self, value, typ, name=""):
-        return self._cast("sext", value, typ)
-
-    def fptrunc(self, value, typ, name=""):
-        return self._cast("fptrunc", value, typ)
-
-    def fpext(self, value, typ, name=""):
-        return self._cast("fpext", value, typ)
-
-    def bitcast(self, value, typ, name=""):
-        return self._cast("bitcast", value, typ)
-
-    def fptoui(self, value, typ, name=""):
-        return self._cast("fptoui", value, typ)
-
-    def fptosi(self, value, typ, name=""):
-        return self._cast("fptosi", value, typ)
-
-    def uitofp(self, value, typ, name=""):
-        return self._cast("uitofp", value, typ)
-
-    def sitofp(self, value, typ, name=""):
-        return self._cast("sitofp", value, typ)
-
-    def ptrtoint(self, value, typ, name=""):
-        return self._cast("ptrtoint", value, typ)
+    trunc, zext, sext = _cast_method("trunc"), _cast_method("zext"), _cast_method("sext")
+    fptrunc, fpext = _cast_method("fptrunc"), _cast_method("fpext")
+    bitcast, ptrtoint = _cast_method("bitcast"), _cast_method("ptrtoint")
+    fptoui, fptosi = _cast_method("fptoui"), _cast_method("fptosi")
+    uitofp, sitofp = _cast_method("uitofp"), _cast_method("sitofp")
 
     # --- memory ---------------------------------------------------------------------
 
