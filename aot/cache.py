@@ -12,6 +12,11 @@ produce the same bytes.  Root: $AOT_CACHE_DIR, else $XDG_CACHE_HOME/aot, else ~/
   discarded and rebuilt.
 * Entries are touched on use; `prune(max_bytes)` removes the least recently used first.
   With $AOT_CACHE_MAX_SIZE set (bytes, or with K/M/G), every insert prunes to it.
+
+Beside the artifacts, the same folders hold the per-unit compile cache
+(`aot.codegen.unitcache`): <key>.o, the object file of one codegen unit, keyed by the
+fingerprint and the unit's LLVM IR, followed by its SHA-256 (a damaged object must never
+be linked).  They are entries like the others: listed, pruned and cleared with them.
 """
 
 from __future__ import annotations
@@ -66,6 +71,15 @@ class Entry:
     size: int
     last_used: float
 
+    @property
+    def kind(self) -> str:
+        """"artifact" (a whole module's .so) or "unit" (one codegen unit's object)."""
+        return "unit" if self.path.suffix == UNIT_SUFFIX else "artifact"
+
+
+UNIT_SUFFIX = ".o"
+_DIGEST = 32  # SHA-256 after each unit object
+
 
 class Cache:
     def __init__(self, root: str | os.PathLike | None = None):
@@ -90,8 +104,37 @@ class Cache:
                 return result
             path.unlink(missing_ok=True)  # damaged (or absent): discard and rebuild
             write_atomic(path, build(), artifact=True)
-        self._auto_prune()
+        self.auto_prune()
         return load(path)
+
+    # --- codegen units (aot.codegen.unitcache) -------------------------------------------
+
+    def unit_path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}{UNIT_SUFFIX}"
+
+    def get_unit(self, key: str) -> bytes | None:
+        """The object stored for `key`, or None when absent or damaged (then removed)."""
+        path = self.unit_path(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        obj, digest = data[:-_DIGEST], data[-_DIGEST:]
+        if len(data) <= _DIGEST or hashlib.sha256(obj).digest() != digest:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
+        _touch(path)
+        return obj
+
+    def put_unit(self, key: str, obj: bytes) -> None:
+        """Store a unit's object; concurrent writers of one key write the same bytes, and
+        the rename is atomic, so no lock is needed.  A cache that cannot be written (a
+        read-only folder, a full disk) is skipped: it is an optimization."""
+        path = self.unit_path(key)
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, obj + hashlib.sha256(obj).digest())
 
     # --- maintenance (aot cache ls | info | clear | prune) --------------------------------
 
@@ -100,7 +143,7 @@ class Cache:
             return
         for sub in sorted(self.root.iterdir()):
             if sub.is_dir() and len(sub.name) == 2:
-                for f in sorted(sub.glob("*.so")):
+                for f in sorted((*sub.glob("*.so"), *sub.glob(f"*{UNIT_SUFFIX}"))):
                     try:
                         st = f.stat()
                     except FileNotFoundError:
@@ -132,7 +175,8 @@ class Cache:
             removed.append(e)
         return removed
 
-    def _auto_prune(self) -> None:
+    def auto_prune(self) -> None:
+        """Prune to $AOT_CACHE_MAX_SIZE, when it is set."""
         limit = os.environ.get("AOT_CACHE_MAX_SIZE")
         if limit:
             self.prune(parse_size(limit))

@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split the functions into N LLVM modules compiled in parallel "
                         "(default: by code size, one for small modules); fewer units let "
                         "LLVM inline across more functions, more keep all cores busy")
+    c.add_argument("--no-cache", action="store_true",
+                   help="do not reuse or keep the objects of codegen units (by default "
+                        "they go to the cache, $AOT_CACHE_DIR or ~/.cache/aot, so that "
+                        "rebuilding an edited module compiles only the units that changed)")
     c.add_argument("--time", action="store_true",
                    help="print where the compile's time went (decode, plan, IR, optimize, "
                         "emit, link) and its peak memory on stderr")
@@ -192,7 +196,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     profile = CompileProfile()
     with _progress_bar(enabled=not args.quiet and sys.stderr.isatty()) as progress:
         compile_file(args.input, output, options, jobs=args.jobs, progress=progress,
-                     profile=profile)
+                     profile=profile, cache=not args.no_cache)
     if args.time:
         print(profile.format(), file=sys.stderr)
     return EXIT_OK
@@ -395,11 +399,12 @@ def cmd_cache(args: argparse.Namespace) -> int:
     if action == "ls":
         for e in cache.entries():
             used = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.last_used))
-            print(f"{e.key}  {e.size:>10}  {used}")
+            print(f"{e.key}  {e.kind:<8}  {e.size:>10}  {used}")
     elif action == "info":
         entries = list(cache.entries())
+        units = sum(e.kind == "unit" for e in entries)
         print(f"location: {cache.root}")
-        print(f"entries:  {len(entries)}")
+        print(f"entries:  {len(entries)} ({len(entries) - units} artifacts, {units} codegen units)")
         print(f"size:     {sum(e.size for e in entries)} bytes")
     elif action == "clear":
         print(f"removed {cache.clear()} entries from {cache.root}")

@@ -29,12 +29,16 @@ def _read_wasm(wasm: WasmSource) -> bytes:
 
 def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
                      jobs: int | None = None, progress: Progress | None = None,
-                     profile: CompileProfile | None = None) -> bytes:
+                     profile: CompileProfile | None = None,
+                     cache: bool | str | os.PathLike | Cache = False) -> bytes:
     """Compile wasm to the bytes of an ELF shared object (an aot artifact).
 
     `jobs`: how many processes compile the module's codegen units (default: the CPUs
     this process may use); the artifact is the same whatever it is.  `progress` is
-    called as units finish; `profile` (a `CompileProfile`) receives the phase times."""
+    called as units finish; `profile` (a `CompileProfile`) receives the phase times.
+    `cache` (True: the default cache, or a directory, or a `Cache`) keeps each codegen
+    unit's object, so a rebuild after an edit compiles only the units that changed
+    (`aot.codegen.unitcache`); the artifact is the same either way."""
     import time
 
     from aot.codegen import (  # LLVM: only when compiling
@@ -50,7 +54,7 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
     decoded = time.perf_counter() - t
     profile = profile if profile is not None else CompileProfile()
     artifact = compile_module(module, options or CompileOptions(), wasm=data, jobs=jobs,
-                              progress=progress, profile=profile)
+                              progress=progress, profile=profile, cache=_cache(cache))
     profile.add("decode", decoded)
     profile.wall += decoded
     return artifact
@@ -58,14 +62,24 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
 
 def compile_file(wasm: WasmSource, output: str | os.PathLike,
                  options: CompileOptions | None = None, *, jobs: int | None = None,
-                 progress: Progress | None = None, profile: CompileProfile | None = None) -> Path:
-    """Compile wasm and write the artifact to `output` (atomically)."""
+                 progress: Progress | None = None, profile: CompileProfile | None = None,
+                 cache: bool | str | os.PathLike | Cache = False) -> Path:
+    """Compile wasm and write the artifact to `output` (atomically).  The keywords are
+    `compile_artifact`'s."""
     output = Path(output)
     from aot.cache import write_atomic
 
     write_atomic(output, compile_artifact(wasm, options, jobs=jobs, progress=progress,
-                                          profile=profile), artifact=True)
+                                          profile=profile, cache=cache), artifact=True)
     return output
+
+
+def _cache(cache: bool | str | os.PathLike | Cache | None) -> Cache | None:
+    from aot.cache import Cache
+
+    if cache is None or cache is False:
+        return None
+    return cache if isinstance(cache, Cache) else Cache(None if cache is True else cache)
 
 
 def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
@@ -79,7 +93,7 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
     cache (`aot.cache`), whose key includes the CPU features: compiling the same bytes
     with the same compiler and options again only loads.  `cache` may be False (always
     compile, keep nothing), a directory, or a `Cache`."""
-    from aot.cache import Cache, cache_key  # like the compiler: not needed to load
+    from aot.cache import cache_key  # like the compiler: not needed to load
     from aot.codegen import CompileOptions, fingerprint
 
     data = _read_wasm(wasm)
@@ -87,11 +101,11 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
     opts = CompileOptions(opt_level=opt_level, **options)
     if cache is False:
         return _compile_uncached(data, opts, jobs)
-    store = cache if isinstance(cache, Cache) else Cache(None if cache is True else cache)
+    store = _cache(cache)
     key = cache_key(data, fingerprint(opts))
     return store.get_or_create(
         key,
-        build=lambda: compile_artifact(data, opts, jobs=jobs),
+        build=lambda: compile_artifact(data, opts, jobs=jobs, cache=store),
         load=lambda path: load(path),
         is_damage=lambda exc: isinstance(exc, ArtifactError),
     )

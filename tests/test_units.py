@@ -12,6 +12,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 import aot
+import aot.cache
 from aot.codegen import CompileOptions, CompileProfile, pipeline, units
 from aot.codegen.units import plan_units
 from aot.errors import CompileError
@@ -21,16 +22,18 @@ from tests.conftest import wat
 N_FUNCS = 60
 
 
-def _many_functions() -> str:
+def _many_functions(factor=lambda i: i + 3, padding=lambda i: 0) -> str:
     """A chain of functions, each calling the next, so calls cross every unit boundary;
-    the data segment is read through memory.init from each unit."""
+    the data segment is read through memory.init from each unit.  Function i multiplies
+    by `factor(i)`, and `padding(i)` no-op instructions change its size."""
     funcs = []
     for i in range(N_FUNCS):
         call = f"(call $f{i + 1} (local.get 0))" if i + 1 < N_FUNCS else "(local.get 0)"
         funcs.append(f"""
   (func $f{i} (export "f{i}") (param i32) (result i32)
+    {"nop " * padding(i)}
     (memory.init $seg (i32.const {64 * i}) (i32.const 0) (i32.const 4))
-    (i32.add (i32.mul (local.get 0) (i32.const {i + 3})) {call}))""")
+    (i32.add (i32.mul (local.get 0) (i32.const {factor(i)})) {call}))""")
     return ('(module (memory (export "memory") 1) (data $seg "\\01\\02\\03\\04")'
             + "".join(funcs) + ")")
 
@@ -40,12 +43,12 @@ def many() -> bytes:
     return wat(_many_functions())
 
 
-def _reference(x: int) -> int:
+def _reference(x: int, factor=lambda i: i + 3) -> int:
     """What f0(x) returns, computed the way wasm does (i32 wrapping):
-    f_i(x) = x * (i + 3) + f_{i+1}(x), and the last one adds x itself."""
+    f_i(x) = x * factor(i) + f_{i+1}(x), and the last one adds x itself."""
     acc = x
     for i in reversed(range(N_FUNCS)):
-        acc = (x * (i + 3) + acc) & 0xFFFFFFFF
+        acc = (x * factor(i) + acc) & 0xFFFFFFFF
     return acc - (1 << 32) if acc >= 1 << 31 else acc
 
 
@@ -64,6 +67,89 @@ def test_the_plan_splits_by_size_and_finds_cross_unit_calls(many, monkeypatch):
     big = plan_units(module, 4)
     assert big.shared == {r[0] for r in big.units[1:]} and not any(big.copies)
     assert plan_units(module).count == 1  # small: one unit when automatic
+
+
+@pytest.fixture
+def small_units(monkeypatch):
+    """Content-defined units for modules as small as the test's: a few functions each."""
+    monkeypatch.setattr(units, "SINGLE_UNIT_BYTES", 0)
+    monkeypatch.setattr(units, "UNIT_MIN_BYTES", 60)
+    monkeypatch.setattr(units, "UNIT_MAX_BYTES", 240)  # about ten functions
+
+
+def _edited(i: int) -> int:
+    return 1000 + i if i == N_FUNCS // 2 else i + 3  # one function multiplies by another
+
+
+def test_content_defined_units_move_only_around_an_edit(small_units):
+    """Growing one function by a few bytes leaves the units before it as they were, and
+    all but the next one or two after it."""
+    before = plan_units(parse(wat(_many_functions(padding=lambda i: i % 7))))
+    edited = N_FUNCS // 2
+    after = plan_units(parse(wat(_many_functions(padding=lambda i: i % 7 + 9 * (i == edited)))))
+    assert before.count >= 6 and before.units[-1] == range(N_FUNCS, N_FUNCS)  # + runtime unit
+    same = set(before.units) & set(after.units)
+    assert all(r in same for r in before.units if r.stop <= edited)
+    assert len(set(before.units) - same) <= 3
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_a_rebuild_after_editing_one_function_compiles_only_its_unit(small_units, tmp_path,
+                                                                     opt_level):
+    options = CompileOptions(opt_level=opt_level)
+    first = CompileProfile()
+    aot.compiler.compile_artifact(wat(_many_functions()), options, jobs=1, profile=first,
+                                  cache=tmp_path)
+    assert first.functions_compiled == N_FUNCS and first.units_cached == 0
+    edited = wat(_many_functions(factor=_edited))
+    plan = plan_units(parse(edited))
+    unit = next(r for r in plan.units if N_FUNCS // 2 in r)
+    again = CompileProfile()
+    rebuilt = aot.compiler.compile_artifact(edited, options, jobs=1, profile=again, cache=tmp_path)
+    # Only the unit holding the edited function is compiled again (the runtime part, the
+    # last unit, does not change either).
+    assert again.functions_compiled == len(unit) < N_FUNCS // 5
+    assert again.units_cached == plan.count - 1
+    # ... and the artifact is the one a compile without the cache makes.
+    assert rebuilt == aot.compiler.compile_artifact(edited, options, jobs=1)
+    path = tmp_path / "m.so"
+    path.write_bytes(rebuilt)
+    assert aot.load(path).instantiate().exports.f0(7) == _reference(7, _edited)
+
+
+def test_a_damaged_unit_object_is_compiled_again(small_units, tmp_path, many):
+    options = CompileOptions(opt_level=0)
+    clean = aot.compiler.compile_artifact(many, options, jobs=1, cache=tmp_path)
+    cache = aot.cache.Cache(tmp_path)
+    objects = [e for e in cache.entries() if e.kind == "unit"]
+    assert len(objects) == plan_units(parse(many)).count
+    data = bytearray(objects[0].path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    objects[0].path.write_bytes(bytes(data))
+    profile = CompileProfile()
+    assert aot.compiler.compile_artifact(many, options, jobs=1, profile=profile,
+                                         cache=tmp_path) == clean
+    assert profile.units_cached == len(objects) - 1
+
+
+def test_aot_compile_reuses_units_unless_told_not_to(small_units, tmp_path, many, capsys):
+    from aot.cli import main
+
+    src = tmp_path / "m.wasm"
+    src.write_bytes(many)
+    cache_dir = tmp_path / "cache"
+    args = ["compile", str(src), "-o", str(tmp_path / "m.so"), "-O0", "-j1", "--time", "-q"]
+    env = {"AOT_CACHE_DIR": str(cache_dir)}
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        assert main([*args, "--no-cache"]) == 0
+        assert not cache_dir.exists()
+        assert main(args) == 0
+        assert main(args) == 0
+    assert "from the cache" in capsys.readouterr().err
+    assert main(["cache", "info", "--dir", str(cache_dir)]) == 0
+    assert "codegen units)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("opt_level", [0, 2])

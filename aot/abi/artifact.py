@@ -29,6 +29,9 @@ The artifact exports exactly one dynamic symbol, `aot_vtable`, an array of 64-bi
     [23] memory image runs: `n` pairs of u64 (offset in memory 0, length), page-aligned,
          in address order; run k's pages follow run k-1's in the image
     [24] n memory image runs
+    [25] code offsets: one u32 per defined function, the file offset of its body in the
+         wasm; compiled code counts offsets from there (`aot.abi.traps.trap_site`), and
+         backtraces add them back
 
 The memory image (wasmtime's "memory images"): when a module defines memory 0 and all
 its active data segments have constant offsets within the initial size, the compiler
@@ -64,7 +67,7 @@ VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
 VTABLE_NOTE_SECTION = ".note.aot"
 VTABLE_NOTE_NAME = b"aot"
 NT_AOT_VTABLE = 1
-ABI_VERSION = 10
+ABI_VERSION = 11
 
 
 class VTable:
@@ -93,7 +96,8 @@ class VTable:
     FAULT_STATE = 22
     MEMORY_IMAGE_RUNS = 23
     N_MEMORY_IMAGE_RUNS = 24
-    SIZE = 25
+    CODE_OFFSETS = 25
+    SIZE = 26
 
 
 # The vtable words that hold an address (as an offset from the vtable); the others are
@@ -102,7 +106,7 @@ ADDRESS_WORDS = frozenset({
     VTable.METADATA, VTable.INIT, VTable.FUNC_TYPES, VTable.HOST_TRAMPOLINES, VTable.ENTRIES,
     VTable.TEXT_BEGIN, VTable.TEXT_END, VTable.NAMES, VTable.MEMORY_IMAGE, VTable.PY_API,
     VTable.PY_ENTRIES, VTable.PY_UNCHECKED, VTable.HOST_TRAMPOLINES_BY_TYPE,
-    VTable.FAULT_HANDLER, VTable.FAULT_STATE, VTable.MEMORY_IMAGE_RUNS,
+    VTable.FAULT_HANDLER, VTable.FAULT_STATE, VTable.MEMORY_IMAGE_RUNS, VTable.CODE_OFFSETS,
 })
 
 
@@ -114,6 +118,7 @@ METADATA_SYMBOL = "aot_metadata"
 NAMES_SYMBOL = "aot_names"
 MEMORY_IMAGE_SYMBOL = "aot_memory_image"
 MEMORY_IMAGE_RUNS_SYMBOL = "aot_memory_image_runs"
+CODE_OFFSETS_SYMBOL = "aot_code_offsets"
 
 
 def data_segment_symbol(index: int) -> str:

@@ -48,3 +48,22 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
     TrapCode.NULL_REFERENCE: "null reference",
     TrapCode.HOST_EXCEPTION: "host function raised an exception",
 }
+
+
+# Where a trap happened, as compiled code records it in the store's `trap_offset` word:
+# the function index in the high 32 bits, and the offset from the start of that
+# function's body plus one in the low 32 (0: unknown).  The DWARF lines of compiled
+# code count the same way (offset in the body plus one).  Code never holds an offset
+# in the file, so a function compiles to the same object wherever it lies in the
+# module: what the per-unit compile cache needs.  The loader adds the body's file
+# offset from the artifact's code-offset table (`VTable.CODE_OFFSETS`).
+
+def trap_site(func_index: int, body_offset: int) -> int:
+    """The site word for the instruction `body_offset` bytes into function `func_index`."""
+    return (func_index << 32) | (body_offset + 1)
+
+
+def split_trap_site(site: int) -> tuple[int, int] | None:
+    """(function index, offset in its body) of a site word; None when unknown."""
+    line = site & 0xFFFF_FFFF
+    return (site >> 32, line - 1) if line else None

@@ -25,7 +25,7 @@ Memory picture of one instance (all fields 8-byte aligned, little-endian):
       +24  max_wasm_stack  u64   bytes of native stack the outermost entry grants wasm
       +32  fuel            i64   fuel consumed minus fuel granted: wasm traps once >= 0
       +40  interrupt       u64   (reserved)
-      +48  trap_offset     u64   wasm byte offset of the trapping instruction
+      +48  trap_offset     u64   the trapping instruction's site (`aot.abi.traps.trap_site`)
       +56  backtrace       u64*  return addresses of the trapping frames (or null: off)
       +64  backtrace_len   u64   how many were recorded (at most MAX_BACKTRACE)
 

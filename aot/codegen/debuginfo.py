@@ -1,7 +1,12 @@
-"""DWARF line information whose "line" is the wasm byte offset (WAVM's idea): LLVM's own
+"""DWARF line information whose "line" is a wasm byte offset (WAVM's idea): LLVM's own
 line table then maps every machine address back to the wasm instruction it came from,
 through inlining too, and `aot.elf.addrmap` reads it back for backtraces.  Emitted as
-line tables only (no types or variables)."""
+line tables only (no types or variables).
+
+A line is the offset from the start of the function's body plus one (0 stays DWARF's
+"no line"), as the trap sites count (`aot.abi.traps.trap_site`): a function's code
+must not depend on where it lies in the module, or the per-unit compile cache would
+miss for every function after one that changed size."""
 
 from __future__ import annotations
 
@@ -44,14 +49,14 @@ class DebugInfo:
             "DISubroutineType", {"types": module.add_metadata([])})
         self._locations: dict[tuple[int, int], ir.DIValue] = {}
 
-    def subprogram(self, fn: ir.Function, line: int = 0) -> ir.DIValue:
+    def subprogram(self, fn: ir.Function) -> ir.DIValue:
         sp = self.module.add_debug_info("DISubprogram", {
             "name": fn.name,
             "scope": self.file,
             "file": self.file,
-            "line": line,
+            "line": 0,
             "type": self.subroutine_type,
-            "scopeLine": line,
+            "scopeLine": 0,
             "spFlags": ir.DIToken("DISPFlagDefinition | DISPFlagOptimized"),
             "unit": self.cu,
         }, is_distinct=True)

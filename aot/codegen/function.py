@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from llvmlite import ir
 
-from aot.abi.traps import TrapCode
+from aot.abi.traps import TrapCode, trap_site
 from aot.abi.vmctx import INTERRUPT_SENTINEL, MemoryDef, StoreCtx, VMContextLayout
 from aot.codegen.irutil import alloca_bytes, gep_bytes, load_at, store_at
 from aot.codegen.leanir import Block, LeanBuilder, LeanFunction, Phi
@@ -86,11 +86,17 @@ class FunctionTranslator:
     def intrinsic(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
         return self.mc.intrinsic(name, ret, args)
 
-    def builder_at(self, block: Block, line: int | None = None) -> LeanBuilder:
-        """A builder at the end of `block`, its instructions at wasm offset `line`
+    def builder_at(self, block: Block, offset: int | None = None) -> LeanBuilder:
+        """A builder at the end of `block`, its instructions at wasm offset `offset`
         (default: the current instruction's)."""
-        dbg = self.builder.dbg if line is None else self.mc.debug.location(self._scope, line)
+        dbg = self.builder.dbg if offset is None else self._location(offset)
         return LeanBuilder(block, self.module, dbg)
+
+    def _location(self, offset: int):
+        """The debug location of wasm offset `offset`: its line is the offset from the
+        body's start, plus one (`aot.abi.traps.trap_site`), so that the function's code
+        does not change when functions before it grow (the per-unit compile cache)."""
+        return self.mc.debug.location(self._scope, offset - self.body.offset + 1)
 
     def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
         cont = self.lean.append_basic_block("cont")
@@ -103,11 +109,13 @@ class FunctionTranslator:
         self.builder.branch(self._trap_block(code))
 
     def _trap_block(self, code: TrapCode) -> Block:
-        """One block per trap site, passing the site's wasm offset to raise_trap."""
+        """One block per trap site, passing the site (function, offset in its body) to
+        raise_trap."""
         offset = self.current.offset if self.current is not None else self.body.offset
         block = self.lean.append_basic_block(f"trap_{code.name.lower()}")
         b = self.builder_at(block, offset)
-        b.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code)), ir.Constant(I32, offset)])
+        site = trap_site(self.func_index, offset - self.body.offset)
+        b.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code)), ir.Constant(I64, site)])
         b.unreachable()
         return block
 
@@ -232,7 +240,7 @@ class FunctionTranslator:
                 if op not in (OP_END, OP_ELSE) or skip_depth:
                     continue
             self.current = ins
-            self.builder.dbg = self.mc.debug.location(self._scope, ins.offset)
+            self.builder.dbg = self._location(ins.offset)
             if fuel:
                 if op not in FUEL_FREE_OPS:
                     self.fuel_pending += 1

@@ -45,7 +45,7 @@ class ConstExprContext:
         cont = self.fn.append_basic_block("cont")
         b.cbranch(cond, trap, cont)
         tb = self.mc.builder(self.fn, trap)
-        tb.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code)), ir.Constant(I32, 0)])
+        tb.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code)), ir.Constant(I64, 0)])
         tb.unreachable()
         b.position_at_end(cont)
 

@@ -139,18 +139,17 @@ class ModuleContext:
             return fn
         owned = self.plan.unit_of[index] == self.unit
         fn.linkage = "hidden" if owned and index in self.plan.shared else "internal"
-        body = self.wasm.codes[index - self.n_imported_funcs]
-        self.set_function_attrs(fn, line=body.offset)
+        self.set_function_attrs(fn)
         return fn
 
     def wasm_call_symbol(self, index: int) -> str:
         return f"aot_wasm_call_f{index}"
 
-    def set_function_attrs(self, fn: ir.Function, line: int = 0) -> None:
+    def set_function_attrs(self, fn: ir.Function) -> None:
         """Attributes every compiled function carries: frame pointers for backtraces,
         unwind tables for debuggers and profilers, and a debug scope whose line numbers
-        are wasm byte offsets (`line` 0 for code that has no wasm counterpart)."""
-        self.subprograms[fn.name] = self.debug.subprogram(fn, line)
+        are offsets in the wasm body (`aot.codegen.debuginfo`)."""
+        self.subprograms[fn.name] = self.debug.subprogram(fn)
         set_string_attr(fn, "frame-pointer", "all")
         # Wasm recursion must exhaust the stack and trap; tail-recursion elimination
         # would turn runaway recursion into an endless loop.
@@ -210,17 +209,17 @@ class ModuleContext:
     # --- the trap path ------------------------------------------------------------
 
     def _define_raise_trap(self) -> ir.Function:
-        """`void aot_raise_trap(vmctx, code, wasm_offset)`: record the trap, its wasm
-        offset and the return addresses of the wasm frames, then unwind to the innermost
-        entry trampoline.  One out-of-line cold function keeps trap sites small; the
-        offset argument also keeps LLVM from merging the trap sites."""
-        fn = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32, I32]), name="aot_raise_trap")
+        """`void aot_raise_trap(vmctx, code, site)`: record the trap, its site
+        (`aot.abi.traps.trap_site`) and the return addresses of the wasm frames, then
+        unwind to the innermost entry trampoline.  One out-of-line cold function keeps
+        trap sites small; the site argument also keeps LLVM from merging them."""
+        fn = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32, I64]), name="aot_raise_trap")
         fn.linkage = "internal"
         self.set_function_attrs(fn)
         for a in ("noreturn", "cold", "noinline"):
             fn.attributes.add(a)
         b = self.builder(fn, fn.append_basic_block("entry"))
-        vmctx, code, offset = fn.args
+        vmctx, code, site = fn.args
         store_ctx = load_at(b, vmctx, VMContextLayout.STORE_CTX, PTR, self.tbaa.vmctx)
         # A failed stack check while an interrupt's sentinel is in place is the interrupt.
         limit = load_at(b, store_ctx, StoreCtx.STACK_LIMIT, I64, self.tbaa.runtime)
@@ -230,7 +229,7 @@ class ModuleContext:
         )
         code = b.select(interrupted, ir.Constant(I32, int(TrapCode.INTERRUPT)), code)
         store_at(b, code, store_ctx, StoreCtx.TRAP_CODE, self.tbaa.runtime)
-        store_at(b, b.zext(offset, I64), store_ctx, StoreCtx.TRAP_OFFSET, self.tbaa.runtime)
+        store_at(b, site, store_ctx, StoreCtx.TRAP_OFFSET, self.tbaa.runtime)
         jmp_buf = load_at(b, store_ctx, StoreCtx.JMP_BUF, PTR, self.tbaa.runtime)
         if self.options.backtraces:
             self._record_backtrace(fn, b, store_ctx, jmp_buf)

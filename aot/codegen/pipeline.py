@@ -1,6 +1,9 @@
 """The compile pipeline: plan units, translate + optimize + emit each (in parallel
 processes when there are several units and jobs), link the objects and the bulk data.
 
+A unit whose IR and compiler are those of an object in the cache (`aot.codegen.unitcache`)
+is not optimized or emitted again.
+
 Units run in worker processes rather than threads: llvmlite releases the GIL inside
 LLVM, but building the IR is Python and holds it, and it is half the work.  Workers are
 plain subprocesses (`aot.codegen.worker`) that decode the wasm bytes themselves once
@@ -14,11 +17,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aot.codegen.options import CompileOptions
 from aot.codegen.units import UnitPlan, plan_units
 from aot.wasm.decoder import gc_paused
 from aot.wasm.module import Module
+
+if TYPE_CHECKING:
+    from aot.cache import Cache
 
 PHASES = ("decode", "plan", "ir", "optimize", "emit", "link")
 
@@ -37,6 +44,8 @@ class CompileProfile:
     units: int = 0
     jobs: int = 1
     functions: int = 0
+    functions_compiled: int = 0  # the functions of the units not found in the cache
+    units_cached: int = 0
     ir_bytes: int = 0
     peak_rss_mb: float = 0.0  # this process and its finished workers
 
@@ -45,8 +54,10 @@ class CompileProfile:
 
     def format(self) -> str:
         lines = [f"{phase:>9}  {self.seconds[phase]:8.3f} s" for phase in PHASES]
-        lines.append(f"{'total':>9}  {self.wall:8.3f} s wall  ({self.units} units, "
+        cached = f", {self.units_cached} from the cache" if self.units_cached else ""
+        lines.append(f"{'total':>9}  {self.wall:8.3f} s wall  ({self.units} units{cached}, "
                      f"{self.jobs} jobs, {self.functions} functions, "
+                     f"{self.functions_compiled} compiled, "
                      f"{self.ir_bytes / 1e6:.1f} MB of IR, peak RSS {self.peak_rss_mb:.0f} MB "
                      "in the largest process)")
         return "\n".join(lines)
@@ -65,10 +76,11 @@ def default_jobs() -> int:
 
 def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | None = None,
                    jobs: int | None = None, progress: Progress | None = None,
-                   profile: CompileProfile | None = None) -> bytes:
+                   profile: CompileProfile | None = None, cache: Cache | None = None) -> bytes:
     """Compile a decoded, validated module to an artifact: an ELF shared object followed
     by the fingerprint trailer (`aot.abi.fingerprint`).  `wasm`, the module's bytes,
-    lets worker processes decode it themselves; without it units run in this process."""
+    lets worker processes decode it themselves; without it units run in this process.
+    With a `cache`, units compiled before are taken from it and new ones stored."""
     from aot.abi.fingerprint import append_trailer
     from aot.codegen import fingerprint
     from aot.codegen.link import link_shared_object
@@ -90,16 +102,19 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
                 and sum(plan.unit_sizes) >= PARALLEL_MIN_CODE_BYTES)
     profile.units, profile.jobs = plan.count, jobs if parallel else 1
     profile.functions = len(module.codes)
-    job = _UnitJob(options, plan, sizes)
+    # A one-unit module has nothing to reuse after an edit: any edit changes its unit.
+    cache = cache if plan.count > 1 else None
+    job = _UnitJob(options, plan, sizes, fingerprint(options).to_json(),
+                   str(cache.root) if cache is not None else None)
     if parallel:
         objects = _run_in_workers(job, wasm, jobs, module, progress, profile)
     else:
         objects = []
         done = 0
         for unit in range(plan.count):
-            obj, times, ir_bytes = job.run(module, unit)
+            obj, times, ir_bytes, cached = job.run(module, unit)
             objects.append(obj)
-            _account(profile, times, ir_bytes)
+            _account(profile, plan, unit, times, ir_bytes, cached)
             done += len(plan.units[unit])
             if progress:
                 progress(unit + 1, plan.count, done, len(module.codes), "compile")
@@ -108,15 +123,22 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     t = time.perf_counter()
     artifact = append_trailer(link_shared_object(objects, blobs), fingerprint(options))
     profile.add("link", time.perf_counter() - t)
+    if cache is not None:
+        cache.auto_prune()
     profile.wall += time.perf_counter() - started
     profile.peak_rss_mb = _peak_rss_mb()
     return artifact
 
 
-def _account(profile: CompileProfile, times: dict[str, float], ir_bytes: int) -> None:
+def _account(profile: CompileProfile, plan: UnitPlan, unit: int, times: dict[str, float],
+             ir_bytes: int, cached: bool) -> None:
     for phase, seconds in times.items():
         profile.add(phase, seconds)
     profile.ir_bytes += ir_bytes
+    if cached:
+        profile.units_cached += 1
+    else:
+        profile.functions_compiled += len(plan.units[unit])
 
 
 def _peak_rss_mb() -> float:
@@ -134,11 +156,16 @@ class _UnitJob:
     options: CompileOptions
     plan: UnitPlan
     sizes: dict[str, int]
+    fingerprint: bytes  # the compiler's, for the unit cache's keys
+    cache_root: str | None = None
 
-    def run(self, module: Module, unit: int) -> tuple[bytes, dict[str, float], int]:
-        """Translate, optimize and emit one unit: its object, phase times, IR size."""
+    def run(self, module: Module, unit: int) -> tuple[bytes, dict[str, float], int, bool]:
+        """Translate, optimize and emit one unit: its object, phase times, IR size, and
+        whether the object came from the cache."""
+        from aot.cache import Cache
         from aot.codegen.emit import emit_object, host_triple, optimize, parse_ir, target_machine
         from aot.codegen.translate import translate_unit
+        from aot.codegen.unitcache import unit_key
 
         opts = self.options
         tm = target_machine(opts, opts.target)
@@ -147,14 +174,22 @@ class _UnitJob:
             text = translate_unit(module, opts, opts.target or host_triple(),
                                   str(tm.target_data), self.plan, unit, self.sizes)
         t1 = time.perf_counter()
-        mod = parse_ir(text)
         ir_bytes = len(text)
+        cache = key = None
+        if self.cache_root is not None:
+            cache, key = Cache(self.cache_root), unit_key(self.fingerprint, text)
+            obj = cache.get_unit(key)
+            if obj is not None:
+                return obj, {"ir": time.perf_counter() - t0}, ir_bytes, True
+        mod = parse_ir(text)
         del text
         optimize(mod, tm, opts.opt_level)
         t2 = time.perf_counter()
         obj = emit_object(mod, tm)
         t3 = time.perf_counter()
-        return obj, {"ir": t1 - t0, "optimize": t2 - t1, "emit": t3 - t2}, ir_bytes
+        if cache is not None:
+            cache.put_unit(key, obj)
+        return obj, {"ir": t1 - t0, "optimize": t2 - t1, "emit": t3 - t2}, ir_bytes, False
 
 
 # --- worker processes ------------------------------------------------------------------
@@ -198,10 +233,10 @@ def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module,
                                    f"while compiling codegen unit {unit}")
                 if reply[0] == "error":
                     raise reply[2]
-                _, unit, obj, times, ir_bytes = reply
+                _, unit, obj, times, ir_bytes, cached = reply
                 with lock:
                     objects[unit] = obj
-                    _account(profile, times, ir_bytes)
+                    _account(profile, plan, unit, times, ir_bytes, cached)
                     done[0] += 1
                     done[1] += len(plan.units[unit])
                     if progress:

@@ -190,7 +190,7 @@ def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str,
 
     def raise_host_exception(rb: ir.IRBuilder) -> None:
         rb.call(mc.raise_trap, [caller_vmctx, ir.Constant(I32, int(TrapCode.HOST_EXCEPTION)),
-                                ir.Constant(I32, 0)])
+                                ir.Constant(I64, 0)])
         rb.unreachable()
 
     native_done = None

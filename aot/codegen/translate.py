@@ -11,6 +11,7 @@ from llvmlite import ir
 
 from aot.abi.artifact import (
     ABI_VERSION,
+    CODE_OFFSETS_SYMBOL,
     MEMORY_IMAGE_ALIGN,
     MEMORY_IMAGE_RUNS_SYMBOL,
     MEMORY_IMAGE_SYMBOL,
@@ -74,9 +75,12 @@ def translate_unit(module: Module, options: CompileOptions, triple: str, data_la
 
 def artifact_blobs(module: Module) -> list[Blob]:
     """The artifact's bulk bytes, which the ELF writer adds directly (`aot.abi.artifact`):
-    the module description, the name map, the sparse memory image and the bytes of the
+    the module description, the name map, the bodies' offsets in the wasm (for
+    backtraces), the sparse memory image and the bytes of the
     data segments (for `memory.init`, and for `aot_init` when there is no image)."""
-    blobs = [Blob(METADATA_SYMBOL, encode_metadata(module)), Blob(NAMES_SYMBOL, encode_names(module))]
+    blobs = [Blob(METADATA_SYMBOL, encode_metadata(module)), Blob(NAMES_SYMBOL, encode_names(module)),
+             Blob(CODE_OFFSETS_SYMBOL, struct.pack(f"<{len(module.codes)}I",
+                                                   *(b.offset for b in module.codes)), 4)]
     runs = memory_image_runs(module)
     if runs:
         blobs.append(Blob(MEMORY_IMAGE_SYMBOL, b"".join(r.data for r in runs), MEMORY_IMAGE_ALIGN))
@@ -178,6 +182,7 @@ def _define_vtable(mc, sizes: dict[str, int], init, host_trampolines, host_by_ty
         VTable.MEMORY_IMAGE_LEN: ir.Constant(I64, sizes.get(MEMORY_IMAGE_SYMBOL, 0)),
         VTable.MEMORY_IMAGE_RUNS: blob(MEMORY_IMAGE_RUNS_SYMBOL),
         VTable.N_MEMORY_IMAGE_RUNS: ir.Constant(I64, sizes.get(MEMORY_IMAGE_RUNS_SYMBOL, 0) // 16),
+        VTable.CODE_OFFSETS: blob(CODE_OFFSETS_SYMBOL),
         VTable.PY_API: pyapi_table,
         VTable.PY_ENTRIES: _pointer_array(mc, "aot_py_entries", py_entries),
         VTable.PY_UNCHECKED: py_unchecked,

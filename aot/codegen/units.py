@@ -2,18 +2,26 @@
 
 The split depends on the module (and the `codegen_units` option) only, never on how
 many jobs compile it, so an artifact is byte-identical whatever `-j` says (as rustc's
-codegen units).  Units are runs of consecutive function indices of about equal code
-size: toolchains lay out functions in source order, so callers and their callees
-mostly share a unit and LLVM still inlines them.
+codegen units).  Units are runs of consecutive function indices: toolchains lay out
+functions in source order, so callers and their callees mostly share a unit and LLVM
+still inlines them.
 
-Unit `k` holds its functions and their wasm-call wrappers; the last unit also holds the
-runtime part (entries, trampolines, `aot_init`, the vtable).  The first unit begins
-with `aot_text_begin` and the last ends with `aot_text_end`: objects are concatenated in
-unit order, so the markers bracket all the compiled code.  A function that another unit
-calls, and every wrapper the runtime part refers to, has hidden (not internal) linkage;
-the rest stay internal, which keeps LLVM's inlining of single-caller functions.  A small
-function called from another unit is also translated there, as a private copy LLVM can
-inline (`INLINE_COPY_BYTES`)."""
+When the count is automatic, a module of less than `SINGLE_UNIT_BYTES` of code is one
+unit; a larger one is cut where its content says (content-defined chunking, as in rsync
+and backup tools): after a function whose bytes hash to a cut, once the run holds
+`UNIT_MIN_BYTES`, and always at `UNIT_MAX_BYTES`.  Editing one function then moves no
+boundary but, at worst, the next one or two, so the other units translate to the same
+IR as before and the per-unit compile cache (`aot.codegen.unitcache`) has them.  The
+runtime part (entries, trampolines, `aot_init`, the vtable) is then a unit of its own,
+the last.  With an explicit count the functions are split into that many runs of
+about equal code size, and the last also holds the runtime part.
+
+The first unit begins with `aot_text_begin` and the runtime part ends with
+`aot_text_end`: objects are concatenated in unit order, so the markers bracket all the
+compiled code.  A function that another unit calls, and every wrapper the runtime part
+refers to, has hidden (not internal) linkage; the rest stay internal, which keeps LLVM's
+inlining of single-caller functions.  A small function called from another unit is also
+translated there, as a private copy LLVM can inline (`INLINE_COPY_BYTES`)."""
 
 from __future__ import annotations
 
@@ -25,10 +33,14 @@ from aot.wasm.types import ExternKind
 OP_CALL, OP_CALL_INDIRECT, OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT = 0x10, 0x11, 0x12, 0x13
 OP_REF_FUNC = 0xD2
 
-# Code bytes per unit when the count is automatic: small modules stay one unit (no
-# cross-unit calls, nothing to merge); large ones split finely enough to balance cores.
-UNIT_CODE_BYTES = 32 * 1024
-MAX_UNITS = 64
+# Automatic split (content-defined): modules with less code than this stay one unit (no
+# cross-unit calls, nothing to merge); larger ones are cut into runs of UNIT_MIN_BYTES
+# to UNIT_MAX_BYTES, small enough to balance cores and to recompile little after an edit.
+SINGLE_UNIT_BYTES = 64 * 1024
+UNIT_MIN_BYTES = 24 * 1024
+UNIT_MAX_BYTES = 64 * 1024
+# Past the minimum, one function in CUT_ONE_IN ends a unit (its bytes hash to a cut).
+CUT_ONE_IN = 8
 # Functions up to this many bytes of wasm code are copied into the units that call them.
 INLINE_COPY_BYTES = 128
 
@@ -60,32 +72,52 @@ def _body_size(body) -> int:
     return max(body.end_offset - body.offset, len(body.code))
 
 
-def auto_unit_count(module: Module) -> int:
-    total = sum(_body_size(b) for b in module.codes)
-    return max(1, min(MAX_UNITS, total // UNIT_CODE_BYTES))
+def _content_defined_runs(sizes: list[int], digests: list[int]) -> list[tuple[int, int]]:
+    runs = []
+    start = running = 0
+    for i, size in enumerate(sizes):
+        running += size
+        if running >= UNIT_MAX_BYTES or (running >= UNIT_MIN_BYTES and digests[i] % CUT_ONE_IN == 0):
+            runs.append((start, i + 1))
+            start, running = i + 1, 0
+    if start < len(sizes):
+        runs.append((start, len(sizes)))
+    return runs
 
 
-def plan_units(module: Module, count: int | None = None) -> UnitPlan:
-    """Split `module` into `count` units (None: by code size).  A unit may be empty when
-    `count` exceeds the number of functions; there is always at least one."""
-    n = max(1, count if count is not None else auto_unit_count(module))
-    first = module.num_imported_funcs
-    sizes = [_body_size(b) for b in module.codes]
+def _balanced_runs(sizes: list[int], n: int) -> list[tuple[int, int]]:
+    """`n` runs of about equal code size (some empty when there are fewer functions)."""
     total = sum(sizes)
-    units: list[range] = []
-    start = 0
-    running = 0
+    runs = []
+    start = running = 0
     for k in range(n):
         if k == n - 1:
             end = len(sizes)
         else:
-            target = total * (k + 1) / n  # cumulative size where unit k ends
+            target = total * (k + 1) / n  # cumulative size where run k ends
             end = start
             while end < len(sizes) and running + sizes[end] / 2 <= target:
                 running += sizes[end]
                 end += 1
-        units.append(range(first + start, first + end))
+        runs.append((start, end))
         start = end
+    return runs
+
+
+def plan_units(module: Module, count: int | None = None) -> UnitPlan:
+    """Split `module` into `count` units (None: by content, see above).  A unit may be
+    empty when `count` exceeds the number of functions; there is always at least one."""
+    first = module.num_imported_funcs
+    sizes = [_body_size(b) for b in module.codes]
+    if count is not None:
+        runs = _balanced_runs(sizes, max(1, count))
+    elif sum(sizes) < SINGLE_UNIT_BYTES:
+        runs = [(0, len(sizes))]
+    else:
+        runs = [*_content_defined_runs(sizes, [b.digest for b in module.codes]),
+                (len(sizes), len(sizes))]  # + the runtime's
+    units = [range(first + a, first + b) for a, b in runs]
+    n = len(units)
     unit_of = {i: k for k, r in enumerate(units) for i in r}
 
     escaping: set[int] = set(range(first))
@@ -132,4 +164,4 @@ def plan_units(module: Module, count: int | None = None) -> UnitPlan:
     return UnitPlan(units, unit_sizes, unit_of, escaping, indirect, shared, copies)
 
 
-__all__ = ["MAX_UNITS", "UNIT_CODE_BYTES", "UnitPlan", "auto_unit_count", "plan_units"]
+__all__ = ["UnitPlan", "plan_units"]

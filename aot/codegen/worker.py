@@ -77,14 +77,14 @@ def main() -> None:
             placeholders = [module.codes[i - first] for i in needed]
             decode_bodies(module, wasm, needed)
             decode_time += time.perf_counter() - t
-            obj, times, ir_bytes = job.run(module, unit)
+            obj, times, ir_bytes, cached = job.run(module, unit)
             for i, empty in zip(needed, placeholders):
                 module.codes[i - first] = empty
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
             send(out, ("error", unit, _portable(exc)))
             continue
         times["decode"], decode_time = decode_time, 0.0
-        send(out, ("ok", unit, obj, times, ir_bytes))
+        send(out, ("ok", unit, obj, times, ir_bytes, cached))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Machine address -> wasm frames, from the DWARF the compiler emits (line = wasm byte
-offset, one DW_TAG_subprogram per compiled function, DW_TAG_inlined_subroutine where
-LLVM inlined one wasm function into another).
+"""Machine address -> wasm frames, from the DWARF the compiler emits (line = offset in
+the wasm function's body plus one, `aot.codegen.debuginfo`; one DW_TAG_subprogram per
+compiled function, DW_TAG_inlined_subroutine where LLVM inlined one wasm function into
+another).
 
 Built lazily, on the first backtrace that needs it: start-up never pays for it."""
 
@@ -17,7 +18,7 @@ class SourceFrame:
     """One (possibly inlined) function activation at an address."""
 
     function: str  # the compiled function's name, e.g. "wasm_f3_inner"
-    offset: int  # wasm byte offset (the DWARF line); 0 when unknown
+    line: int  # the DWARF line: offset in the function's body plus one; 0 when unknown
 
 
 @dataclass
@@ -25,7 +26,7 @@ class _Scope:
     low: int
     high: int
     name: str
-    call_line: int  # for inlined scopes: the line (wasm offset) of the call in the parent
+    call_line: int  # for inlined scopes: the line of the call in the parent
     ranges: list[tuple[int, int]]
     children: list[_Scope]
 
@@ -95,10 +96,10 @@ class AddressMap:
                 break
             chain.append(inner)
         frames = []
-        offset = self.line_at(addr)
+        line = self.line_at(addr)
         for scope in reversed(chain):
-            frames.append(SourceFrame(scope.name, offset))
-            offset = scope.call_line  # where the parent called (inlined) this scope
+            frames.append(SourceFrame(scope.name, line))
+            line = scope.call_line  # where the parent called (inlined) this scope
         return frames
 
 

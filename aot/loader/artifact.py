@@ -225,17 +225,27 @@ class Artifact:
     def frames_at(self, pc: int) -> list[Frame]:
         """The wasm frames (innermost first) active at address `pc` in this artifact."""
         base, addrmap = self._debug_info()
-        desc = self.desc
-        module_name = desc.name or "<unknown>"
         out = []
         for sf in addrmap.frames_at(pc - base):
             m = _WASM_FUNCTION.match(sf.function)
             if m is None:
                 continue  # trampolines and runtime code: not wasm frames
             index = int(m.group(1))
-            name = desc.func_names.get(index, f"<wasm function {index}>")
-            out.append(Frame(index, name, module_name, sf.offset or None))
+            out.append(self.frame(index, sf.line - 1 if sf.line else None))
         return out
+
+    def frame(self, index: int, body_offset: int | None) -> Frame:
+        """Function `index`'s frame at `body_offset` bytes into its body (None: unknown),
+        reported as an offset in the wasm file, as wasmtime does."""
+        desc = self.desc
+        offset = None
+        n_imported = self.vtable[VTable.N_IMPORTED_FUNCS]
+        defined = index - n_imported
+        if body_offset is not None and 0 <= defined < self.vtable[VTable.N_FUNCS] - n_imported:
+            starts = ffi.cast("uint32_t *", self.vtable[VTable.CODE_OFFSETS])
+            offset = starts[defined] + body_offset
+        name = desc.func_names.get(index, f"<wasm function {index}>")
+        return Frame(index, name, desc.name or "<unknown>", offset)
 
 
 @functools.lru_cache(maxsize=64)

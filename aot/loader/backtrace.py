@@ -8,7 +8,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 
-from aot.abi.traps import TrapCode
+from aot.abi.traps import TrapCode, split_trap_site
 from aot.abi.vmctx import MAX_BACKTRACE
 from aot.errors import Frame
 from aot.loader.ffi import ffi
@@ -31,14 +31,14 @@ def _artifact_at(pc: int):
 
 
 def capture(ctx) -> tuple[int, list[int]]:
-    """(trap offset, return addresses) from a store context, right after a trap."""
+    """(trap site, return addresses) from a store context, right after a trap."""
     n = min(ctx.backtrace_len, MAX_BACKTRACE)
     pcs = list(ffi.unpack(ctx.backtrace, n)) if n and ctx.backtrace != ffi.NULL else []
     ctx.backtrace_len = 0
     return ctx.trap_offset, pcs
 
 
-def symbolizer(code: TrapCode, trap_offset: int, pcs: list[int]) -> Callable[[], list[Frame]]:
+def symbolizer(code: TrapCode, trap_site: int, pcs: list[int]) -> Callable[[], list[Frame]]:
     def frames() -> list[Frame]:
         try:
             return symbolize()
@@ -47,16 +47,20 @@ def symbolizer(code: TrapCode, trap_offset: int, pcs: list[int]) -> Callable[[],
 
     def symbolize() -> list[Frame]:
         out: list[Frame] = []
+        innermost = None
         for pc in pcs:
             art = _artifact_at(pc)
             if art is None:
                 continue
+            innermost = innermost or art
             # A return address points after its call: look up the call itself.
             for f in art.frames_at(pc - 1):
                 out.append(f)
-        if out and code != TrapCode.HOST_EXCEPTION and trap_offset:
-            first = out[0]
-            out[0] = Frame(first.func_index, first.func_name, first.module_name, trap_offset)
+        site = split_trap_site(trap_site)
+        if out and code != TrapCode.HOST_EXCEPTION and site is not None:
+            # The trapping instruction itself, as compiled code recorded it (the line
+            # table may have merged the trap paths of several instructions).
+            out[0] = innermost.frame(*site)
         return out
 
     return frames

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import zlib
 from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any
 
@@ -543,7 +544,8 @@ class _Decoder:
                 body_offset = r.pos
                 size = r.length()
                 r.pos += size
-                codes.append(FuncBody([], [], body_offset, r.pos))
+                codes.append(FuncBody([], [], body_offset, r.pos,
+                                      zlib.crc32(r.data[body_offset:r.pos])))
 
     def func_body(self, func_index: int) -> FuncBody:
         r = self.r
@@ -564,7 +566,7 @@ class _Decoder:
         code, r.pos = self.expr(r.pos, func_index)
         if r.pos != end:
             raise CompileError("section size mismatch", r.pos, func_index)
-        return FuncBody(locals_, code, body_offset, end)
+        return FuncBody(locals_, code, body_offset, end, zlib.crc32(r.data[body_offset:end]))
 
     def sec_data(self) -> None:
         self.m.datas = self.r.vec(lambda _: self.data_segment())

@@ -55,6 +55,7 @@ class FuncBody:
     code: list[Instr]  # the body, including the final `end`
     offset: int  # byte offset of the body's size field in the module
     end_offset: int = 0  # byte offset just past the body
+    digest: int = 0  # CRC-32 of the body's bytes: a cheap content hash (codegen units)
 
 
 @dataclass
