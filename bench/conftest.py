@@ -26,7 +26,7 @@ def pytest_terminal_summary(terminalreporter, config):
     minima: dict[str, dict[str, float]] = {}
     paired: dict[str, float] = {}  # group -> median aot/wasmtime-py ratio of alternating rounds
     for bench in session.benchmarks:
-        if bench.stats is None:
+        if bench.stats is None or not bench.stats.data:  # failed before measuring
             continue
         engine = bench.name.split("[")[-1].rstrip("]") if "[" in bench.name else bench.name
         per = bench.extra_info.get("calls_per_round", 1)  # loops in wasm: cost per call
