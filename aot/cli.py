@@ -362,7 +362,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             "exports": [{"name": e.name, "kind": str(e.kind), "index": e.index} for e in desc.exports],
             "functions": [{"name": f.name, "address": f.address, "size": f.size,
                            "unwind": f.name not in missing} for f in elf.functions],
-            "stack_maps": elf.has_section(".llvm_stackmaps"),
+            "stack_maps": elf.stack_maps(),
         }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -385,7 +385,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"functions: {len(info['functions'])} ({covered} with .eh_frame unwind info)")
     for f in info["functions"]:
         print(f"  0x{f['address']:06x} {f['size']:>7}  {f['name']}{'' if f['unwind'] else '  (no unwind info)'}")
-    print("stack maps: " + ("yes (.llvm_stackmaps)" if info["stack_maps"] else "none (no GC references live across calls)"))
+    maps = info["stack_maps"]
+    if maps is None:
+        print("stack maps: none (the module has no externref: no GC references to find)")
+    else:
+        print(f"stack maps: {maps['records']} call sites in {maps['functions']} functions, "
+              f"{maps['slots']} reference slots recorded (.llvm_stackmaps)")
     return EXIT_OK
 
 

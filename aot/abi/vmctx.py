@@ -20,7 +20,7 @@ Memory picture of one instance (all fields 8-byte aligned, little-endian):
 
     VMStoreContext                     one per Store
       +0   stack_limit     u64   lowest sp wasm may use; 0 while no wasm is on the stack
-      +8   jmp_buf         void* innermost entry trampoline's [5 x ptr] buffer
+      +8   jmp_buf         void* innermost entry trampoline's activation record (below)
       +16  trap_code       u32   set just before unwinding to jmp_buf
       +24  max_wasm_stack  u64   bytes of native stack the outermost entry grants wasm
       +32  fuel            i64   fuel consumed minus fuel granted: wasm traps once >= 0
@@ -28,6 +28,14 @@ Memory picture of one instance (all fields 8-byte aligned, little-endian):
       +48  trap_offset     u64   the trapping instruction's site (`aot.abi.traps.trap_site`)
       +56  backtrace       u64*  return addresses of the trapping frames (or null: off)
       +64  backtrace_len   u64   how many were recorded (at most MAX_BACKTRACE)
+      +72  last_exit_fp    u64   frame address of the innermost host-call trampoline that
+                                 is calling out of wasm (0: none), where a stack walk of the
+                                 wasm frames starts (the collector's, `aot.loader.gc`)
+
+    Activation record, one per entry trampoline on the stack (`Activation`): the
+    [5 x ptr] buffer llvm.eh.sjlj.setjmp fills ([0] the entry's frame address, where
+    its wasm frames end), then the enclosing activation's record and its last_exit_fp,
+    saved at entry: the chain the collector follows through host -> wasm -> host calls.
 
     VMFuncRef { wasm_call: fn*, type_id: u64 (u32 used), vmctx: void* }   24 bytes
       - `wasm_call` has the wasm-call ABI of `aot.abi.signatures`; `vmctx` is its callee
@@ -75,7 +83,18 @@ class StoreCtx:
     TRAP_OFFSET = 48
     BACKTRACE = 56
     BACKTRACE_LEN = 64
-    SIZE = 72
+    LAST_EXIT_FP = 72
+    SIZE = 80
+
+
+class Activation:
+    """Offsets in an entry trampoline's activation record (pointer-sized words)."""
+
+    FRAME = 0  # the entry trampoline's frame address (llvm.eh.sjlj.setjmp's word 0)
+    SETJMP_WORDS = 5
+    PREV = 5 * 8  # the enclosing activation's record, or null
+    PREV_EXIT_FP = 6 * 8  # last_exit_fp when this activation began
+    WORDS = 7
 
 
 MAX_BACKTRACE = 256  # frames recorded per trap
@@ -220,6 +239,7 @@ typedef struct {
     uint64_t stack_limit; void *jmp_buf; uint32_t trap_code; uint32_t _pad0;
     uint64_t max_wasm_stack; int64_t fuel; uint64_t interrupt;
     uint64_t trap_offset; uint64_t *backtrace; uint64_t backtrace_len;
+    uint64_t last_exit_fp;
 } VMStoreContext;
 typedef struct { void *wasm_call; uint64_t type_id; void *vmctx; } VMFuncRef;
 typedef struct { uint8_t *base; uint64_t length; } VMMemoryDefinition;

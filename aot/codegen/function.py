@@ -15,10 +15,11 @@ from aot.codegen.leanir import Block, LeanBuilder, LeanFunction, Phi
 from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type, zero_value
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.ops.dispatch import dispatch_table
+from aot.codegen.stackmaps import GcRoots
 from aot.errors import CompileError, NotSupportedError
 from aot.wasm.instr import Instr
 from aot.wasm.module import FuncBody
-from aot.wasm.types import FuncType
+from aot.wasm.types import FuncType, ValType
 
 OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE, OP_END = 0x02, 0x03, 0x04, 0x05, 0x0B
 CALL_OPS = (0x10, 0x11, 0x12, 0x13)  # call, call_indirect, return_call, return_call_indirect
@@ -80,6 +81,8 @@ class FunctionTranslator:
         self._memory_bases: dict[int, ir.Value] = {}
         self._store_ctx: ir.Value | None = None
         self.fuel_pending = 0  # operators executed since the last flush to the store
+        # Root slots and stack maps, in modules that use externref (`aot.codegen.stackmaps`).
+        self.gc = GcRoots(self) if mc.plan.uses_externref else None
 
     # --- LoweringContext --------------------------------------------------------------
 
@@ -271,7 +274,11 @@ class FunctionTranslator:
         self.locals: list[ir.AllocaInstr] = []
         self.local_types = types
         for i, t in enumerate(types):
-            slot = eb.alloca(llvm_type(t), name=f"local{i}")
+            if self.gc is not None and t == ValType.EXTERNREF:
+                slot = self.gc.slot(PTR, f"local{i}")
+                self.gc.add_local(slot)
+            else:
+                slot = eb.alloca(llvm_type(t), name=f"local{i}")
             self.locals.append(slot)
         for i, t in enumerate(types):
             eb.store(params[i] if i < len(params) else zero_value(t), self.locals[i])

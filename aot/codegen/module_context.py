@@ -199,10 +199,11 @@ class ModuleContext:
         b.dbg = self.debug.location(self.subprograms[fn.name], line)
         return b
 
-    def intrinsic(self, name: str, ret: ir.Type, args: Sequence[ir.Type]) -> ir.Function:
+    def intrinsic(self, name: str, ret: ir.Type, args: Sequence[ir.Type],
+                  var_arg: bool = False) -> ir.Function:
         fn = self._intrinsics.get(name)
         if fn is None:
-            fn = ir.Function(self.ir, ir.FunctionType(ret, list(args)), name=name)
+            fn = ir.Function(self.ir, ir.FunctionType(ret, list(args), var_arg=var_arg), name=name)
             self._intrinsics[name] = fn
         return fn
 

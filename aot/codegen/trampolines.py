@@ -13,7 +13,14 @@ from llvmlite import ir
 
 from aot.abi.signatures import has_ret_area, values_slots
 from aot.abi.traps import TrapCode
-from aot.abi.vmctx import INTERRUPT_SENTINEL, FuncRef, HostCtx, StoreCtx, VMContextLayout
+from aot.abi.vmctx import (
+    INTERRUPT_SENTINEL,
+    Activation,
+    FuncRef,
+    HostCtx,
+    StoreCtx,
+    VMContextLayout,
+)
 from aot.codegen.irutil import (
     alloca_bytes,
     gep_bytes,
@@ -29,7 +36,9 @@ from aot.codegen.module_context import ModuleContext, wasm_call_fnty
 from aot.codegen.pyentry import PyApiTable, emit_native_host_call
 from aot.wasm.types import FuncType
 
-JMP_BUF = ir.ArrayType(PTR, 5)  # the layout llvm.eh.sjlj.setjmp expects
+# The activation record (`aot.abi.vmctx.Activation`): llvm.eh.sjlj.setjmp's five words,
+# then the links the collector's stack walk follows.
+ACTIVATION = ir.ArrayType(PTR, Activation.WORDS)
 
 
 def declare_wasm_call(mc: ModuleContext, index: int) -> ir.Function:
@@ -82,7 +91,7 @@ def build_armed(
     once if an interrupt is pending."""
     tb = mc.tbaa.runtime
     limit_ptr = gep_bytes(b, store_ctx, StoreCtx.STACK_LIMIT)
-    jmp_buf = b.alloca(JMP_BUF, name="jmp_buf")
+    jmp_buf = b.alloca(ACTIVATION, name="jmp_buf")
     # State needed after the unwind lives in volatile slots: the landing path must not
     # trust registers.
     saved_sc = b.alloca(PTR, name="saved_store_ctx")
@@ -90,6 +99,9 @@ def build_armed(
     b.store(store_ctx, saved_sc).volatile = True
     old_jb = load_at(b, store_ctx, StoreCtx.JMP_BUF, PTR, tb)
     b.store(old_jb, saved_jb).volatile = True
+    old_exit = load_at(b, store_ctx, StoreCtx.LAST_EXIT_FP, PTR, tb)
+    b.store(old_jb, _activation_word(b, jmp_buf, Activation.PREV))
+    b.store(old_exit, _activation_word(b, jmp_buf, Activation.PREV_EXIT_FP))
     is_outer = b.icmp_unsigned("==", old_jb, ir.Constant(PTR, None))
     seen_limit = b.load_atomic(limit_ptr, "monotonic", 8, typ=I64)
     fa = b.call(mc.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
@@ -127,6 +139,7 @@ def build_armed(
     store_at(b, jmp_buf, store_ctx, StoreCtx.JMP_BUF, tb)
     run(b)
     store_at(b, old_jb, store_ctx, StoreCtx.JMP_BUF, tb)
+    store_at(b, old_exit, store_ctx, StoreCtx.LAST_EXIT_FP, tb)
     _leave(b, is_outer, limit_ptr)
     b.ret(ir.Constant(I32, 0))
 
@@ -136,8 +149,16 @@ def build_armed(
     jb = b.load(saved_jb, typ=PTR)
     jb.volatile = True
     store_at(b, jb, sc, StoreCtx.JMP_BUF, tb)
+    # Host-call trampolines the trap unwound through did not restore last_exit_fp.
+    exit_fp = b.load(_activation_word(b, jmp_buf, Activation.PREV_EXIT_FP), typ=PTR)
+    exit_fp.volatile = True
+    store_at(b, exit_fp, sc, StoreCtx.LAST_EXIT_FP, tb)
     _leave(b, b.icmp_unsigned("==", jb, ir.Constant(PTR, None)), gep_bytes(b, sc, StoreCtx.STACK_LIMIT))
     b.ret(load_at(b, sc, StoreCtx.TRAP_CODE, I32, tb))
+
+
+def _activation_word(b: ir.IRBuilder, record: ir.Value, offset: int) -> ir.Value:
+    return b.gep(record, [ir.Constant(I32, 0), ir.Constant(I32, offset // 8)])
 
 
 def _leave(b: ir.IRBuilder, is_outer: ir.Value, limit_ptr: ir.Value) -> None:
@@ -187,6 +208,13 @@ def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str,
     slots = values_slots(ft)
     values = alloca_bytes(b, 16 * slots, name="values")
     params = list(fn.args[2 : 2 + len(ft.params)])
+    # Where a stack walk of the wasm frames starts while the host runs (the collector's):
+    # this frame, whose return address is in the calling wasm function.
+    tb = mc.tbaa.runtime
+    store_ctx = load_at(b, caller_vmctx, VMContextLayout.STORE_CTX, PTR, mc.tbaa.vmctx)
+    old_exit = load_at(b, store_ctx, StoreCtx.LAST_EXIT_FP, PTR, tb)
+    frame = b.call(mc.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
+    store_at(b, frame, store_ctx, StoreCtx.LAST_EXIT_FP, tb)
 
     def raise_host_exception(rb: ir.IRBuilder) -> None:
         rb.call(mc.raise_trap, [caller_vmctx, ir.Constant(I32, int(TrapCode.HOST_EXCEPTION)),
@@ -209,6 +237,7 @@ def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str,
     if native_done is not None:
         native_done.branch(ok)
     b.position_at_end(ok)
+    store_at(b, old_exit, store_ctx, StoreCtx.LAST_EXIT_FP, tb)
     if not ft.results:
         b.ret_void()
         return fn

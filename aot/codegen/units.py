@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aot.wasm.module import Module
-from aot.wasm.types import ExternKind
+from aot.wasm.types import ExternKind, ValType
 
 OP_CALL, OP_CALL_INDIRECT, OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT = 0x10, 0x11, 0x12, 0x13
 OP_REF_FUNC = 0xD2
@@ -58,6 +58,9 @@ class UnitPlan:
     shared: set[int] = field(default_factory=set)  # defined functions called across units
     # Per unit: small functions of other units it calls, translated there too (private).
     copies: list[set[int]] = field(default_factory=list)
+    # Whether any function, local, table or global has type externref: then compiled
+    # code keeps GC roots and stack maps (`aot.codegen.stackmaps`).
+    uses_externref: bool = False
 
     @property
     def count(self) -> int:
@@ -161,7 +164,18 @@ def plan_units(module: Module, count: int | None = None) -> UnitPlan:
                 if unit_of[callee] != k and callee not in copies[k]:
                     shared.add(callee)
     unit_sizes = [sum(sizes[i - first] for i in r) for r in units]
-    return UnitPlan(units, unit_sizes, unit_of, escaping, indirect, shared, copies)
+    return UnitPlan(units, unit_sizes, unit_of, escaping, indirect, shared, copies,
+                    uses_externref(module))
 
 
-__all__ = ["UnitPlan", "plan_units"]
+def uses_externref(module: Module) -> bool:
+    """Whether an externref other than a null constant can exist in the module's code:
+    only through a function type, a local, a table or a global of that type."""
+    ext = ValType.EXTERNREF
+    return (any(ext in t.params or ext in t.results for t in module.types)
+            or any(ext in body.locals for body in module.codes)
+            or any(t.elem == ext for t in module.all_tables())
+            or any(g.type == ext for g in module.all_globals()))
+
+
+__all__ = ["UnitPlan", "plan_units", "uses_externref"]

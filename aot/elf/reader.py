@@ -80,6 +80,21 @@ class ArtifactFile:
         return [SectionInfo(s.name, s["sh_type"], s["sh_addr"], s["sh_size"])
                 for s in self.elf.iter_sections() if s.name]
 
+    def stack_maps(self) -> dict | None:
+        """What `.llvm_stackmaps` records (`aot.elf.stackmaps`), or None without one."""
+        from aot.elf.stackmaps import SECTION, StackMapError, parse
+
+        section = self.elf.get_section_by_name(SECTION)
+        if section is None:
+            return None
+        try:
+            functions = parse(section.data())
+        except StackMapError as exc:
+            raise ArtifactError(f"{self.path}: {exc}") from None
+        records = [r for f in functions for r in f.records]
+        return {"functions": len(functions), "records": len(records),
+                "slots": sum(len(r.locations) for r in records)}
+
     def has_section(self, name: str) -> bool:
         return self.elf.get_section_by_name(name) is not None
 

@@ -47,6 +47,7 @@ class Artifact:
     def __init__(self, path: str, data: bytes | None = None, expect: dict | None = None):
         self.path = path
         self._debug = None  # (load base, AddressMap), parsed on first need
+        self._stack_maps = None  # aot.elf.stackmaps.StackMapIndex, read on first need
         # Everything is checked before the file is mapped: a damaged or foreign file must
         # be refused, never loaded.  The bytes checked are the bytes mapped: both come
         # from one open file, which stays open (backtraces and the memory image read it).
@@ -217,6 +218,26 @@ class Artifact:
 
             self._debug = (self._image.base, AddressMap(ELFFile(io.BytesIO(bytes(self._data)))))
         return self._debug
+
+    def stack_map_slots(self, return_address: int) -> list[tuple[int, int]]:
+        """The reference slots (DWARF register, offset) of the wasm frame that made the
+        call returning to `return_address` (`aot.elf.stackmaps`); [] when it keeps none.
+        The stack maps are read from the file the first time a collection needs them."""
+        if self._stack_maps is None:
+            self._stack_maps = self._read_stack_maps()
+        slots = self._stack_maps.slots_at(return_address - self._image.base)
+        return slots or []
+
+    def _read_stack_maps(self):
+        from elftools.elf.elffile import ELFFile
+
+        from aot.elf.stackmaps import SECTION, StackMapError, StackMapIndex, parse
+
+        section = ELFFile(io.BytesIO(bytes(self._data))).get_section_by_name(SECTION)
+        try:
+            return StackMapIndex(parse(section.data()) if section is not None else [])
+        except StackMapError as exc:
+            raise ArtifactError(f"{self.path}: {exc}") from None
 
     def code_contains(self, pc: int) -> bool:
         """Whether `pc` is in this artifact's compiled code (no ELF parsing)."""

@@ -20,7 +20,8 @@ def register_artifact(artifact) -> None:
     _artifacts.append(weakref.ref(artifact))
 
 
-def _artifact_at(pc: int):
+def artifact_at(pc: int):
+    """The loaded artifact whose compiled code contains `pc`, or None."""
     for ref in list(_artifacts):
         art = ref()
         if art is None:
@@ -49,7 +50,7 @@ def symbolizer(code: TrapCode, trap_site: int, pcs: list[int]) -> Callable[[], l
         out: list[Frame] = []
         innermost = None
         for pc in pcs:
-            art = _artifact_at(pc)
+            art = artifact_at(pc)
             if art is None:
                 continue
             innermost = innermost or art
@@ -70,4 +71,4 @@ def host_frame(name: str) -> Frame:
     return Frame(None, name, "", None, is_host=True)
 
 
-__all__ = ["capture", "host_frame", "register_artifact", "symbolizer"]
+__all__ = ["artifact_at", "capture", "host_frame", "register_artifact", "symbolizer"]

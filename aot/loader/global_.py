@@ -4,10 +4,10 @@ that defines it."""
 from __future__ import annotations
 
 from aot.errors import AotError
-from aot.loader.ffi import ffi
+from aot.loader.ffi import address, ffi
 from aot.loader.refs import RefContext
 from aot.loader.values import CONVERTERS
-from aot.wasm.types import GlobalType
+from aot.wasm.types import GlobalType, ValType
 
 
 class Global:
@@ -15,6 +15,8 @@ class Global:
         self.type = type
         self._owner = _owner  # keeps the defining instance alive
         self._refs = RefContext()  # the store's, once an instance uses this global
+        if type.type == ValType.EXTERNREF:
+            self._refs.holders.add(self)  # its value is a root of the collector
         self._converters()
         if _slot is None:
             _slot = ffi.new("ValRaw *")
@@ -24,6 +26,9 @@ class Global:
         self._slot = _slot
         if _store is not None:
             self._bind_store(_store)
+
+    def _gc_words(self) -> list[int]:
+        return [address(self._slot.ref)]
 
     def _converters(self) -> None:
         t = self.type.type

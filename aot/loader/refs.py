@@ -1,13 +1,17 @@
 """References crossing the host boundary.
 
 * externref: any Python object.  Wasm holds a handle, `id(obj)`, and the object stays in
-  the registry of the store (so it lives as long as wasm might hold it: until the store
-  is gone).  The same object always has the same handle, so identity round-trips.
+  the registry of the store while wasm might hold it: the collector (`aot.loader.gc`)
+  drops it once no table, global or wasm frame does.  The same object always has the
+  same handle, so identity round-trips.
 * funcref: an `aot.Func`; wasm holds its `VMFuncRef *`.
 * null is None on the Python side and 0 in wasm.
 """
 
 from __future__ import annotations
+
+import weakref
+from collections import deque
 
 from aot.errors import AotError, LinkError
 from aot.loader.ffi import address, ffi
@@ -19,16 +23,31 @@ class RefContext:
     funcs whose VMFuncRefs wasm may hold.  A table or global not yet imported by any
     instance has its own, merged into the store's when it is."""
 
-    __slots__ = ("store", "objects", "keepalive")
+    __slots__ = ("store", "objects", "keepalive", "holders", "recent", "issued", "threshold")
 
     def __init__(self, store=None) -> None:
+        from aot.loader.gc import MIN_THRESHOLD, RECENT_ROOTS
+
         self.store = store
         self.objects: dict[int, object] = {}
         self.keepalive: set = set()
+        # Externref tables and globals whose words are roots (`_gc_words()`).
+        self.holders: weakref.WeakSet = weakref.WeakSet()
+        self.recent: deque[int] = deque(maxlen=RECENT_ROOTS)  # handles just given out
+        self.issued = 0  # handles given out since the last collection
+        self.threshold = MIN_THRESHOLD
 
     def adopt(self, other: RefContext) -> None:
         self.objects.update(other.objects)
         self.keepalive.update(other.keepalive)
+        self.holders.update(other.holders)
+        self.recent.extend(other.recent)
+
+    def collect(self, *, in_conversion: bool = False) -> int:
+        """Release the objects nothing in wasm holds (`aot.loader.gc`); how many."""
+        from aot.loader.gc import collect
+
+        return collect(self, in_conversion=in_conversion)
 
     # --- conversions ----------------------------------------------------------------------
 
@@ -38,6 +57,10 @@ class RefContext:
                 return 0
             h = id(value)
             self.objects[h] = value
+            self.recent.append(h)
+            self.issued += 1
+            if self.issued >= self.threshold and self.store is not None:
+                self.collect(in_conversion=True)
             return h
         return self._funcref_word(value)
 

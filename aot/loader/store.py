@@ -60,6 +60,12 @@ class Store:
         self._ctx.stack_limit = INTERRUPT_SENTINEL
         return True
 
+    def gc(self) -> int:
+        """Release the Python objects given to wasm as externref that no table, global
+        or running wasm frame of this store holds any more (`aot.loader.gc`); returns how
+        many were released.  Collections also run on their own as handles are given out."""
+        return self._refs.collect()
+
     def set_fuel(self, fuel: int) -> None:
         """Grant `fuel` units (one per wasm operator, see README) to code compiled with
         fuel metering; running out traps with "all fuel consumed by WebAssembly"."""

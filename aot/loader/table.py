@@ -28,6 +28,8 @@ class Table:
         self._def.base = self._elems
         self._def.length = n
         self._refs = RefContext()  # the store's, once an instance uses this table
+        if type.elem == ValType.EXTERNREF:
+            self._refs.holders.add(self)  # its elements are roots of the collector
         if init is not None:
             word = self._word(init)
             for i in range(n):
@@ -46,6 +48,10 @@ class Table:
     @property
     def size(self) -> int:
         return self._def.length
+
+    def _gc_words(self) -> list[int]:
+        """The elements, as words (externref tables: the collector's roots)."""
+        return ffi.unpack(ffi.cast("uint64_t *", self._def.base), self._def.length)
 
     def grow_elements(self, delta: int, init_word) -> int:
         """table.grow: the old size, or -1 when the table cannot grow."""

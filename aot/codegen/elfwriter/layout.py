@@ -218,6 +218,17 @@ _INPUT_ONLY_FLAGS = SHF_INFO_LINK | SHF_LINK_ORDER | SHF_GROUP
 _MERGE_FLAGS = SHF_MERGE | SHF_STRINGS
 
 
+# Sections LLVM marks allocated that the artifact keeps as file-only data, their
+# relocations resolved at link time like DWARF's: the loader reads them from the file
+# (adding the load base), so they need no dynamic relocation (`aot.abi.artifact`).
+UNLOADED_SECTIONS = frozenset({".llvm_stackmaps"})
+
+
+def _flags(sec: InputSection) -> int:
+    flags = sec.flags & ~_INPUT_ONLY_FLAGS
+    return flags & ~SHF_ALLOC if sec.name in UNLOADED_SECTIONS else flags
+
+
 def is_dropped(sec: InputSection) -> bool:
     if sec.type == SHT_STRTAB:
         return not sec.flags & SHF_ALLOC  # .strtab, .shstrtab
@@ -239,15 +250,16 @@ def gather(inputs: list[InputSection]) -> tuple[list[OutputSection], dict[int, t
             raise LayoutError(f"thread-local section {sec.name}: TLS is not supported")
         if sec.type == SHT_PREINIT_ARRAY:
             raise LayoutError(f"{sec.name}: .preinit_array is not allowed in a shared object")
-        name = output_name(sec.name) if sec.flags & SHF_ALLOC else sec.name
+        flags = _flags(sec)
+        name = output_name(sec.name) if flags & SHF_ALLOC else sec.name
         out = outputs.get(name)
         if out is None:
             out = outputs[name] = OutputSection(
-                name, _ARRAY_TYPES.get(name, sec.type), sec.flags & ~_INPUT_ONLY_FLAGS,
+                name, _ARRAY_TYPES.get(name, sec.type), flags,
                 sec.addralign, relro=is_relro_name(name),
             )
         else:
-            out.flags |= sec.flags & ~_INPUT_ONLY_FLAGS
+            out.flags |= flags
             out.addralign = max(out.addralign, sec.addralign)
             if out.type == SHT_NOBITS and sec.type != SHT_NOBITS:
                 # Mixed: the output needs file bytes; the NOBITS parts become zeros.

@@ -41,7 +41,10 @@ def call_funcref(tr: FunctionTranslator, ft: FuncType, callee_vmctx: ir.Value,
     if has_ret_area(ft):
         ret_area = tr.ret_area()
         call_args.append(ret_area)
+    live = tr.gc.before_call() if tr.gc is not None else None
     r0 = indirect_call(b, wasm_call_fnty(ft), fp, call_args)
+    if live is not None:
+        tr.gc.after_call(live)
     if ft.results:
         tr.stack.append(r0)
     for i, t in enumerate(ft.results[1:]):
@@ -66,7 +69,11 @@ def call(tr: FunctionTranslator, ins: Instr) -> None:
         call_funcref(tr, ft, callee_vmctx, fp, args)
         return
     fn = mc.internal_funcs[idx]
-    push_results(tr, ft, tr.builder.call(fn, [tr.vmctx, *args]))
+    live = tr.gc.before_call() if tr.gc is not None else None
+    result = tr.builder.call(fn, [tr.vmctx, *args])
+    if live is not None:
+        tr.gc.after_call(live)
+    push_results(tr, ft, result)
 
 
 @stateful("call_indirect")
