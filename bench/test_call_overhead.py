@@ -8,6 +8,11 @@ beside the same calls between plain Python functions (the floor).
     i64 host   one call from Python; wasm calls the host N times in a loop (cost per call)
     many host  the same with the five-argument host function
     add        an export `add(i32, i32) -> i32` (informative)
+    externref       Python passes an object to an export that returns it (externref)
+    externref host  the same, the export handing it to a host function and back
+
+The externref rows use a module of their own: the others keep a module without
+references, which pays nothing for the collector (`aot.loader.gc`).
 
 The loop rows record `calls_per_round` in `extra_info`; reports divide by it.  Every row
 checks its result before and while it is timed, so a broken path cannot produce a number.
@@ -50,6 +55,13 @@ MODULE = """(module
     (local.get $acc)))"""
 
 
+REFS = """(module
+  (import "env" "echo" (func $echo (param externref) (result externref)))
+  (func (export "ref_id") (param externref) (result externref) (local.get 0))
+  (func (export "ref_host") (param externref) (result externref) (call $echo (local.get 0))))"""
+PAYLOAD = object()
+
+
 # The host functions, shared by all three engines.
 def get_i64():
     return BIG
@@ -90,8 +102,22 @@ def py_loop_many(n):
     return acc
 
 
+def echo(x):
+    return x
+
+
+def py_ref_id(x):
+    return x
+
+
+def py_ref_host(x):
+    return echo(x)
+
+
 PYTHON = {"nop": py_nop, "add": py_add, "i64": py_i64, "many": py_many,
-          "loop_i64": py_loop_i64, "loop_many": py_loop_many}
+          "loop_i64": py_loop_i64, "loop_many": py_loop_many,
+          "ref_id": py_ref_id, "ref_host": py_ref_host}
+REF_EXPORTS = ("ref_id", "ref_host")
 
 
 def aot_exports():
@@ -101,7 +127,10 @@ def aot_exports():
         "many": aot.Func(aot.FuncType((i32,) * 5, (i64,)), many),
     }}
     exports = aot.compile(wat(MODULE)).instantiate(imports).exports
-    return {name: (exports[name], ()) for name in PYTHON}
+    ext = aot.ValType.EXTERNREF
+    refs = aot.compile(wat(REFS)).instantiate(
+        {"env": {"echo": aot.Func(aot.FuncType((ext,), (ext,)), echo)}}).exports
+    return {name: (refs[name] if name in REF_EXPORTS else exports[name], ()) for name in PYTHON}
 
 
 def wasmtime_exports():
@@ -115,7 +144,11 @@ def wasmtime_exports():
     ]
     instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wat(MODULE)), imports)
     exports = instance.exports(store)
-    return {name: (exports[name], (store,)) for name in PYTHON}
+    ext = wasmtime.ValType.externref()
+    echo_func = wasmtime.Func(store, wasmtime.FuncType([ext], [ext]), echo)
+    refs = wasmtime.Instance(store, wasmtime.Module(store.engine, wat(REFS)), [echo_func]).exports(store)
+    return {name: (refs[name] if name in REF_EXPORTS else exports[name], (store,))
+            for name in PYTHON}
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +202,13 @@ def test_many_host(benchmark, functions, engine):
 @ENGINES
 def test_add(benchmark, functions, engine):
     measure(benchmark, functions, engine, "add(i32, i32)", "add", (20, 22), 42)
+
+
+@ENGINES
+def test_externref(benchmark, functions, engine):
+    measure(benchmark, functions, engine, "externref", "ref_id", (PAYLOAD,), PAYLOAD)
+
+
+@ENGINES
+def test_externref_host(benchmark, functions, engine):
+    measure(benchmark, functions, engine, "externref host", "ref_host", (PAYLOAD,), PAYLOAD)

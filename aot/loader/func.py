@@ -381,8 +381,12 @@ def _host_callback(ft: FuncType, fn: Callable, access_caller: bool = False):
         def conversions(caller_vmctx):
             # References resolve through the calling instance's store.
             refs = instance_at(address(caller_vmctx)).store._refs
-            return ([converters(t, refs)[1] for t in ft.params],
+            found = refs.signature_conversions.get(ft)
+            if found is None:
+                found = refs.signature_conversions[ft] = (
+                    [converters(t, refs)[1] for t in ft.params],
                     [converters(t, refs)[0] for t in ft.results])
+            return found
 
     def store_results(puts, values, result) -> None:
         if n_results == 1:

@@ -23,7 +23,8 @@ class RefContext:
     funcs whose VMFuncRefs wasm may hold.  A table or global not yet imported by any
     instance has its own, merged into the store's when it is."""
 
-    __slots__ = ("store", "objects", "keepalive", "holders", "recent", "issued", "threshold")
+    __slots__ = ("store", "objects", "keepalive", "holders", "recent", "issued", "threshold",
+                 "_converters", "signature_conversions")
 
     def __init__(self, store=None) -> None:
         from aot.loader.gc import MIN_THRESHOLD, RECENT_ROOTS
@@ -36,6 +37,9 @@ class RefContext:
         self.recent: deque[int] = deque(maxlen=RECENT_ROOTS)  # handles just given out
         self.issued = 0  # handles given out since the last collection
         self.threshold = MIN_THRESHOLD
+        self._converters: dict[ValType, tuple] = {}
+        # Per function type, what host callbacks convert with (`aot.loader.func`).
+        self.signature_conversions: dict = {}
 
     def adopt(self, other: RefContext) -> None:
         self.objects.update(other.objects)
@@ -93,14 +97,21 @@ class RefContext:
     def converters(self, t: ValType) -> tuple:
         """(put, get, put_raw, get_raw) for ValRaw slots of reference type `t`, as in
         `aot.loader.values.CONVERTERS`; for references the raw form is the object too."""
+        found = self._converters.get(t)
+        if found is None:
+            found = self._converters[t] = self._make_converters(t)
+        return found
+
+    def _make_converters(self, t: ValType) -> tuple:
+        to_word, from_word, cast = self.to_word, self.from_word, ffi.cast
 
         def put(slot, value, what):
             try:
-                slot.ref = ffi.cast("void *", self.to_word(t, value))
+                slot.ref = cast("void *", to_word(t, value))
             except TypeError as exc:
                 raise TypeError(f"{what}: {exc}") from None
 
         def get(slot):
-            return self.from_word(t, address(slot.ref))
+            return from_word(t, address(slot.ref))
 
         return put, get, put, get

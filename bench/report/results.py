@@ -10,7 +10,8 @@ from pathlib import Path
 ENGINES = ("aot", "wasmtime", "python")
 LABELS = {"aot": "aot", "wasmtime": "wasmtime-py", "python": "Python floor"}
 # The table's order; groups not listed here follow in the order they were run.
-ORDER = ("nop", "i64", "many", "i64 host", "many host", "add(i32, i32)")
+ORDER = ("nop", "i64", "many", "i64 host", "many host", "add(i32, i32)", "externref",
+         "externref host")
 
 
 @dataclass

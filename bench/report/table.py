@@ -13,6 +13,10 @@ DESCRIPTIONS = {
     "i64 host": "wasm calls the i64 host function in a loop (time per host call)",
     "many host": "wasm calls the five-argument host function in a loop (time per host call)",
     "add(i32, i32)": "Python calls a wasm `add(i32, i32) -> i32`",
+    "externref": "Python passes an object to a wasm function that returns it (externref, "
+                 "registered with the store's collector)",
+    "externref host": "the same, the wasm function passing the object to a host function "
+                      "and back",
 }
 
 
