@@ -293,3 +293,20 @@ def test_a_million_objects_through_one_table_slot_do_not_grow_memory():
     assert out.returncode == 0, out.stderr
     growth = float(out.stdout)
     assert growth <= 10, f"RSS grew by {growth:.1f} MiB over 1,000,000 objects"
+
+
+def test_stack_maps_also_work_through_the_system_linker(monkeypatch):
+    """`AOT_LINKER=system` (for debugging the writer) is given the stack maps unloaded
+    too, so their addresses are resolved at link time as aot's writer does."""
+    from aot.codegen.link import LINKER_CANDIDATES
+
+    if not any(shutil.which(ld) for ld in LINKER_CANDIDATES):
+        pytest.skip("no system linker (ld.lld, ld) on PATH")
+    monkeypatch.setenv("AOT_LINKER", "system")
+    module = aot.compile(wat(HOLDS_ACROSS_CALLS), cache=False)
+    store = aot.Store()
+    made: list[weakref.ref] = []
+    make, collect = _host(store, made)
+    inst = module.instantiate({"env": {"gc": collect, "make": make, "reenter": lambda x: x}},
+                              store=store)
+    assert inst.exports.in_local() is made[-1]()

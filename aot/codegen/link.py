@@ -49,7 +49,11 @@ def find_linker() -> str:
 
 
 def link_with_system_linker(objects: Sequence[bytes], blobs: Sequence[Blob] = ()) -> bytes:
+    from aot.codegen.elfwriter.layout import UNLOADED_SECTIONS
+    from aot.codegen.elfwriter.objfile import without_alloc_flag
+
     linker = find_linker()
+    objects = [without_alloc_flag(obj, UNLOADED_SECTIONS) for obj in objects]
     if blobs:
         objects = [*objects, blob_ir_object(blobs)]
     with tempfile.TemporaryDirectory(prefix="aot-link-") as tmp:

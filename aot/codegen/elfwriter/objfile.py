@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from elftools.common.exceptions import ELFError
@@ -18,6 +19,7 @@ from aot.codegen.elfwriter.constants import (
     EM_AARCH64,
     EM_X86_64,
     RELA_SIZE,
+    SHF_ALLOC,
     SHN_LORESERVE,
     SHT_NOBITS,
     SHT_REL,
@@ -159,3 +161,18 @@ def _read_symbols(table: bytes, strtab: bytes) -> list[Symbol]:
 def is_special_index(shndx: int) -> bool:
     """SHN_ABS, SHN_COMMON and the other reserved indexes (not a real section)."""
     return shndx >= SHN_LORESERVE
+
+
+def without_alloc_flag(obj: bytes, names: Collection[str]) -> bytes:
+    """`obj` with SHF_ALLOC cleared on the sections named `names`: how the system
+    linker is given the sections aot's writer keeps unloaded (`layout.UNLOADED_SECTIONS`),
+    so that it too resolves their addresses at link time."""
+    elf = ELFFile(io.BytesIO(obj))
+    shoff, shentsize = elf.header["e_shoff"], elf.header["e_shentsize"]
+    out = bytearray(obj)
+    for index, sec in enumerate(elf.iter_sections()):
+        if sec.name in names:
+            flags_at = shoff + index * shentsize + 8  # Elf64_Shdr.sh_flags
+            (flags,) = struct.unpack_from("<Q", out, flags_at)
+            struct.pack_into("<Q", out, flags_at, flags & ~SHF_ALLOC)
+    return bytes(out)
