@@ -27,11 +27,12 @@ from aot.abi.fingerprint import (
     parse_tail,
 )
 from aot.abi.metadata import LazyNames, ModuleDesc, decode_metadata
+from aot.abi.pyapi import PYAPI_SIZE
 from aot.errors import ArtifactError, Frame
 from aot.loader import pyapi, signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
-from aot.loader.ffi import ffi
+from aot.loader.ffi import PROT_EXEC, PROT_READ, PROT_WRITE, ffi
 from aot.loader.mapping import NeedMoreBytes, map_image, read_layout, table_addresses
 from aot.loader.memory_pool import MemoryImage
 from aot.loader.typeregistry import register_artifact_types
@@ -85,6 +86,9 @@ class Artifact:
         return self._mapped
 
     def _read_vtable(self, path: str, vt_addr: int) -> None:
+        layout, base = self._layout, self._image.base
+        if not layout.holds(vt_addr - base, 8 * VTable.SIZE):
+            raise ArtifactError(f"{path}: the vtable note points outside the artifact")
         vt = ffi.cast(_WORDS, vt_addr)
         if vt[VTable.MAGIC] != VTABLE_MAGIC:
             raise ArtifactError(f"{path}: not an aot artifact (bad vtable magic)")
@@ -96,6 +100,7 @@ class Artifact:
         # Address words hold offsets from the vtable (`aot.abi.artifact`).
         self.vtable = vtable = [vt_addr + w if w and i in ADDRESS_WORDS else w
                                 for i, w in enumerate(vt[0:VTable.SIZE])]
+        _check_vtable(path, layout, base, vtable)
         raw = ffi.unpack(ffi.cast(_CHARS, vtable[VTable.METADATA]), vtable[VTable.METADATA_LEN])
         # Per-function tables stay in the mapped artifact: read where used, not parsed.
         func_types = memoryview(ffi.buffer(
@@ -104,8 +109,9 @@ class Artifact:
                                              vtable[VTable.NAMES_LEN]))
         try:
             self.desc: ModuleDesc = decode_metadata(raw, func_types, names)
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-            raise ArtifactError(f"{path}: corrupt module description ({exc})") from exc
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError,
+                MemoryError, RecursionError) as exc:
+            raise ArtifactError(f"{path}: corrupt module description ({exc!r})") from None
         self.init_addr = vtable[VTable.INIT]
         self.host_trampolines = table_addresses(vtable[VTable.HOST_TRAMPOLINES],
                                                 vtable[VTable.N_IMPORTED_FUNCS])
@@ -267,6 +273,58 @@ class Artifact:
             offset = starts[defined] + body_offset
         name = desc.func_names.get(index, f"<wasm function {index}>")
         return Frame(index, name, desc.name or "<unknown>", offset)
+
+
+def _check_vtable(path: str, layout, base: int, vt: list[int]) -> None:
+    """Every table and code address the vtable gives lies where the artifact maps
+    something of its kind (data readable, code executable, the runtime's writable), and
+    every count is sane, before any of it is read.  A mapped artifact is native code
+    the process will run (README, "Trust"), but what the loader reads first must not
+    crash it, whatever the file says."""
+
+    def refuse(what: str) -> ArtifactError:
+        return ArtifactError(f"{path}: corrupt vtable ({what})")
+
+    n_funcs, n_imported, n_types = vt[VTable.N_FUNCS], vt[VTable.N_IMPORTED_FUNCS], vt[VTable.N_TYPES]
+    if not (0 <= n_imported <= n_funcs < 2**32 and 0 <= n_types < 2**32):
+        raise refuse("function or type counts")
+    data = (
+        (VTable.METADATA, vt[VTable.METADATA_LEN], "metadata"),
+        (VTable.FUNC_TYPES, 4 * n_funcs, "function types"),
+        (VTable.HOST_TRAMPOLINES, 8 * n_imported, "host trampolines"),
+        (VTable.ENTRIES, 8 * n_types, "entries"),
+        (VTable.NAMES, vt[VTable.NAMES_LEN], "names"),
+        (VTable.MEMORY_IMAGE, vt[VTable.MEMORY_IMAGE_LEN], "memory image"),
+        (VTable.MEMORY_IMAGE_RUNS, 16 * vt[VTable.N_MEMORY_IMAGE_RUNS], "memory image runs"),
+        (VTable.PY_ENTRIES, 8 * n_types, "Python entries"),
+        (VTable.HOST_TRAMPOLINES_BY_TYPE, 8 * n_types, "host trampolines by type"),
+        (VTable.CODE_OFFSETS, 4 * (n_funcs - n_imported), "code offsets"),
+    )
+    for word, length, what in data:
+        addr = vt[word]
+        if length and not (addr and layout.holds(addr - base, length)):
+            raise refuse(what)
+    for word, length, prot, what in ((VTable.PY_API, 8 * PYAPI_SIZE, PROT_READ | PROT_WRITE, "py_api"),
+                                     (VTable.FAULT_STATE, 8, PROT_READ | PROT_WRITE, "fault state")):
+        if vt[word] and not layout.holds(vt[word] - base, length, prot):
+            raise refuse(what)
+    code = PROT_READ | PROT_EXEC
+    begin, end = vt[VTable.TEXT_BEGIN], vt[VTable.TEXT_END]
+    if not (begin and begin <= end and layout.holds(begin - base, end - begin, code)):
+        raise refuse("code range")
+
+    def is_code(addr: int) -> bool:
+        return begin <= addr < end or layout.holds(addr - base, 1, code)
+
+    if not is_code(vt[VTable.INIT]):
+        raise refuse("init")
+    for word in (VTable.PY_UNCHECKED, VTable.FAULT_HANDLER):
+        if vt[word] and not is_code(vt[word]):
+            raise refuse("entry point")
+    for word, n in ((VTable.HOST_TRAMPOLINES, n_imported), (VTable.ENTRIES, n_types),
+                    (VTable.PY_ENTRIES, n_types), (VTable.HOST_TRAMPOLINES_BY_TYPE, n_types)):
+        if not all(a == 0 or is_code(a) for a in table_addresses(vt[word], n)):
+            raise refuse("a code table")
 
 
 @functools.lru_cache(maxsize=64)

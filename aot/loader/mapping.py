@@ -71,6 +71,15 @@ class Layout(NamedTuple):
     size: int  # bytes of address space, whole pages
     vtable: int
 
+    def holds(self, vaddr: int, length: int, prot: int = PROT_READ) -> bool:
+        """Whether [vaddr, vaddr + length) lies in one segment mapped with `prot`."""
+        if vaddr < 0 or length < 0:
+            return False
+        for seg_prot, _, start, _, memsz in self.segments:
+            if start <= vaddr and vaddr + length <= start + memsz and seg_prot & prot == prot:
+                return True
+        return False
+
     def file_offset(self, vaddr: int, length: int) -> int | None:
         """Where [vaddr, vaddr + length) lies in the file, if it is file-backed."""
         for _, offset, start, filesz, _ in self.segments:
