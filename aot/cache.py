@@ -204,10 +204,10 @@ def write_atomic(path: Path, data: bytes, *, artifact: bool = False) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-            if artifact:
+            os.fchmod(f.fileno(), 0o755)
+            os.replace(tmp, path)
+            if artifact:  # last: the mark is void once anything changes the inode after it
                 mark_verified(f.fileno(), trailer_crc(data))
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

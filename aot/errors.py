@@ -34,6 +34,11 @@ class CompileError(AotError):
     def __reduce__(self):  # raised in a compile worker, re-raised in the caller
         return type(self), (self.message, self.offset, self.func_index)
 
+    def at_function(self, func_index: int) -> CompileError:
+        """The same error, placed in function `func_index`."""
+        cls, args = self.__reduce__()
+        return cls(*args[:-1], func_index)
+
 
 class NotSupportedError(CompileError):
     """A valid module uses a feature aot does not implement yet."""

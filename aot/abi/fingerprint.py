@@ -18,6 +18,7 @@ import json
 import mmap
 import os
 import struct
+import time
 import zlib
 from dataclasses import asdict, dataclass, field
 
@@ -115,28 +116,43 @@ def read_trailer(data: bytes | memoryview) -> tuple[int, Fingerprint]:
 #
 # Checking the CRC costs a pass over the whole file (~0.3 ms per MB), on every load.  A
 # file that passed (or that aot wrote itself) carries an extended attribute naming its
-# size, modification time and CRC; a load that finds it still matching skips the pass.
-# Any write to the file changes its mtime, and a copy that keeps mtime and attributes
-# keeps the bytes too.  Where the filesystem has no user attributes, every load checks.
+# size, modification time, CRC and the moment it was marked; a load that finds them
+# still matching skips the pass.  Size and mtime alone are not enough: `touch -r` and
+# `rsync --inplace -t` restore an mtime after changing the bytes.  The inode's change
+# time (ctime) cannot be set back without root: any write, truncation, touch, chmod or
+# rename after the mark moves it past the mark's moment, and the mark no longer counts.
+# Where the filesystem has no user attributes, or its clock is not this machine's (NFS),
+# every load checks.
 
 STAMP_XATTR = "user.aot.verified"
+# Where the ctime the mark itself sets may lie around the moment noted just before it:
+# up to a clock tick earlier (kernels stamp inodes with a coarse clock), barely later.
+MARK_EARLY_NS = 10_000_000
+MARK_LATE_NS = 2_000_000
 
 
-def _stamp_value(st: os.stat_result, crc: int) -> bytes:
-    return f"{st.st_size}:{st.st_mtime_ns}:{crc:08x}".encode()
+def _stamp_value(st: os.stat_result, crc: int, marked_ns: int) -> bytes:
+    return f"{st.st_size}:{st.st_mtime_ns}:{crc:08x}:{marked_ns}".encode()
 
 
 def is_verified(fd: int, st: os.stat_result, crc: int) -> bool:
     try:
-        return os.getxattr(fd, STAMP_XATTR) == _stamp_value(st, crc)
+        stamp = os.getxattr(fd, STAMP_XATTR)
     except (OSError, AttributeError):  # no attribute, no support, or not Linux
         return False
+    try:
+        marked_ns = int(stamp.rsplit(b":", 1)[1])
+    except (ValueError, IndexError):
+        return False
+    return (stamp == _stamp_value(st, crc, marked_ns)
+            and -MARK_EARLY_NS <= st.st_ctime_ns - marked_ns <= MARK_LATE_NS)
 
 
 def mark_verified(fd: int, crc: int) -> None:
-    """Best effort: a read-only file or filesystem just keeps being checked."""
+    """Best effort: a read-only file or filesystem just keeps being checked.  The last
+    change to the file: a rename or chmod after it voids the mark (see above)."""
     try:
-        os.setxattr(fd, STAMP_XATTR, _stamp_value(os.fstat(fd), crc))
+        os.setxattr(fd, STAMP_XATTR, _stamp_value(os.fstat(fd), crc, time.time_ns()))
     except (OSError, AttributeError):
         pass
 

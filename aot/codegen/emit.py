@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import subprocess
+import sys
 import threading
 
 import llvmlite.binding as llvm
 
 from aot.codegen.options import CompileOptions
+from aot.errors import CompileError
 
 _init_lock = threading.Lock()
 _initialized = False
@@ -30,6 +34,10 @@ def host_triple() -> str:
     return llvm.get_process_triple()
 
 
+# CPU names checked without a probe: the defaults and the x86-64 levels.
+_KNOWN_CPUS = frozenset({"native", "generic", "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"})
+
+
 def target_machine(options: CompileOptions, triple: str | None = None) -> llvm.TargetMachine:
     _init_llvm()
     triple = triple or host_triple()
@@ -39,6 +47,42 @@ def target_machine(options: CompileOptions, triple: str | None = None) -> llvm.T
     return target.create_target_machine(
         cpu=cpu, features=features, opt=options.opt_level, reloc="pic", codemodel="small",
     )
+
+
+def check_target(options: CompileOptions) -> None:
+    """Refuse, with a sentence, a target triple or CPU name LLVM does not know (checked
+    once per compile, before any worker starts)."""
+    _init_llvm()
+    triple = options.target or host_triple()
+    try:
+        llvm.Target.from_triple(triple)
+    except RuntimeError as exc:
+        raise CompileError(f"unknown target {triple!r}: {str(exc).strip()}") from None
+    if options.target_cpu not in _KNOWN_CPUS:
+        _check_cpu(triple, options.target_cpu)
+
+
+_CPU_EXAMPLES = {"x86_64": "x86-64-v3, znver3, skylake", "aarch64": "neoverse-n1, cortex-a72"}
+
+
+@functools.cache
+def _check_cpu(triple: str, cpu: str) -> None:
+    """LLVM only warns about an unknown CPU on stderr, once per function, and may then
+    abort the process ("64-bit code requested on a subtarget that doesn't support it"),
+    so the name is tried in a child process."""
+    probe = ("import llvmlite.binding as l; l.initialize_all_targets(); "
+             "l.initialize_all_asmprinters(); import sys; "
+             "tm = l.Target.from_triple(sys.argv[1]).create_target_machine(cpu=sys.argv[2]); "
+             "m = l.parse_assembly('define void @f() { ret void }'); tm.emit_object(m)")
+    try:
+        done = subprocess.run([sys.executable, "-c", probe, triple, cpu], capture_output=True,
+                              text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CompileError(f"cannot check CPU {cpu!r} for {triple}: {exc}") from None
+    if done.returncode != 0 or "not a recognized processor" in done.stderr:
+        examples = _CPU_EXAMPLES.get(triple.split("-", 1)[0], "generic")
+        raise CompileError(f"unknown CPU {cpu!r} for target {triple} (LLVM {llvm_version()} "
+                           f"knows names such as {examples})")
 
 
 def parse_ir(ir_text: str) -> llvm.ModuleRef:

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 
 DEFAULT_TARGET_CPU = "x86-64-v2"
 BOUNDS_CHECKS = ("guard", "explicit")
+# The architectures aot's ELF writer, trampolines and loader know.
+SUPPORTED_ARCHS = ("x86_64", "amd64", "aarch64", "arm64")
 
 
 def target_arch(triple: str | None) -> str:
@@ -37,6 +39,11 @@ class CompileOptions:
     codegen_units: int | None = None
 
     def __post_init__(self) -> None:
+        if target_arch(self.target) not in SUPPORTED_ARCHS:
+            from aot.errors import NotSupportedError
+
+            raise NotSupportedError(f"target {self.target or target_arch(None)}: aot compiles "
+                                    "for x86_64 and aarch64 (Linux) only")
         x86 = target_arch(self.target) in ("x86_64", "amd64")
         if self.target_cpu is None:
             object.__setattr__(self, "target_cpu", DEFAULT_TARGET_CPU if x86 else "generic")

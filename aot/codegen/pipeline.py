@@ -88,7 +88,10 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
 
     if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
         raise ValueError(f"jobs must be a positive integer or None, not {jobs!r}")
+    from aot.codegen.emit import check_target
+
     started = time.perf_counter()
+    check_target(options)
     profile = profile if profile is not None else CompileProfile()
     t = time.perf_counter()
     plan = plan_units(module, options.codegen_units)

@@ -33,7 +33,13 @@ from aot.loader import pyapi, signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
 from aot.loader.ffi import PROT_EXEC, PROT_READ, PROT_WRITE, ffi
-from aot.loader.mapping import NeedMoreBytes, map_image, read_layout, table_addresses
+from aot.loader.mapping import (
+    NeedMoreBytes,
+    detach_from_file,
+    map_image,
+    read_layout,
+    table_addresses,
+)
 from aot.loader.memory_pool import MemoryImage
 from aot.loader.typeregistry import register_artifact_types
 
@@ -224,6 +230,14 @@ class Artifact:
 
             self._debug = (self._image.base, AddressMap(ELFFile(io.BytesIO(bytes(self._data)))))
         return self._debug
+
+    def detach_from_file(self, addr: int) -> None:
+        """Copy the code segment holding `addr` out of the file (`aot.loader.mapping`)."""
+        try:
+            detach_from_file(self._image.base, self._layout, addr)
+        except OSError as exc:
+            raise ArtifactError(f"{self.path}: cannot copy the fault handler's code: "
+                                f"{exc.strerror}") from None
 
     def stack_map_slots(self, return_address: int) -> list[tuple[int, int]]:
         """The reference slots (DWARF register, offset) of the wasm frame that made the

@@ -49,6 +49,7 @@ class Instance:
         layout: VMContextLayout = module._layout
         resolved = self._resolve_imports(desc, imports or {}) if desc.imports else []
         store = self._choose_store(store, resolved)
+        store._admit(art)
         self.store = store
 
         self._vmctx = vmctx = ffi.new(_BYTES, layout.size)

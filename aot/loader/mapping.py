@@ -235,6 +235,27 @@ class MappedImage:
         libc.munmap(ffi.cast(_VOID_P, self.base), self.size)
 
 
+def detach_from_file(base: int, layout: Layout, addr: int) -> None:
+    """Replace the file mapping of the segment holding `addr` by anonymous memory with
+    the same bytes, so that nothing done to the file (truncated, rewritten in place)
+    can change or unmap that code: for the fault handler, which outlives its module.
+    Only while none of that code runs (the handler is not installed yet)."""
+    for prot, _, vaddr, _, memsz in layout.segments:
+        if vaddr <= addr - base < vaddr + memsz:
+            start = base + _page_down(vaddr)
+            length = _page_up(base + vaddr + memsz) - start
+            saved = ffi.new("char[]", length)
+            where = ffi.cast(_VOID_P, start)
+            ffi.memmove(saved, where, length)
+            if libc.mmap(where, length, PROT_READ | PROT_WRITE, _ANON_FIXED, -1, 0) == MAP_FAILED:
+                raise OSError(ffi.errno, os.strerror(ffi.errno))
+            ffi.memmove(where, saved, length)
+            if libc.mprotect(where, length, prot) != 0:
+                raise OSError(ffi.errno, os.strerror(ffi.errno))
+            return
+    raise ValueError(f"0x{addr:x} is in no segment of the artifact")
+
+
 class DlopenedImage:
     """The artifact loaded by the dynamic loader (`AOT_LOADER=dlopen`): the same memory
     (it has no relocations), and known to debuggers.  Never unloaded."""

@@ -52,7 +52,9 @@ def layout_matches() -> bool:
 def ensure_installed(handler: int, state_slot: int, artifact: object) -> None:
     """Install the handler at `handler` (once per process: later calls do nothing),
     pointing its artifact's `aot_fault_state` (at `state_slot`) at the process state.
-    That artifact is kept for good: its code must stay mapped as long as the handler."""
+    That artifact is kept for good: its code must stay mapped as long as the handler,
+    and it is copied out of the file first (`detach_from_file`), so that nothing done
+    to the file can change the code every later fault runs."""
     global _installed, _handler_artifact
     if _installed:
         return
@@ -62,6 +64,7 @@ def ensure_installed(handler: int, state_slot: int, artifact: object) -> None:
         if not supported() or not handler or not state_slot:
             raise AotError("guard-page bounds checks need x86-64 Linux; "
                            "compile with bounds_checks='explicit' for this machine")
+        artifact.detach_from_file(handler)
         ffi.cast("AotFaultState **", state_slot)[0] = _state
         libc.sigemptyset(_state.dfl.sa_mask)
         _state.dfl.sa_handler = ffi.NULL  # SIG_DFL

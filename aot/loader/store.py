@@ -4,6 +4,7 @@ it the execution state compiled code reads (stack limit, trap landing point)."""
 from __future__ import annotations
 
 from aot.abi.vmctx import INTERRUPT_SENTINEL, MAX_BACKTRACE, StoreCtx
+from aot.errors import NotSupportedError
 from aot.loader import signals
 from aot.loader.ffi import address, ffi
 from aot.loader.refs import RefContext
@@ -30,6 +31,7 @@ class Store:
         self._ctx.backtrace = self._block + _CTX_WORDS
         self._ctx.max_wasm_stack = max_wasm_stack
         self._instances: list = []
+        self._fuel_granted = False  # set_fuel was called: every module must meter fuel
         self._refs = RefContext(self)
         self._signal_slot = signals.register_store(self._ctx)  # faults in guard-mode code
 
@@ -68,10 +70,21 @@ class Store:
 
     def set_fuel(self, fuel: int) -> None:
         """Grant `fuel` units (one per wasm operator, see README) to code compiled with
-        fuel metering; running out traps with "all fuel consumed by WebAssembly"."""
+        fuel metering; running out traps with "all fuel consumed by WebAssembly".
+        Refused (as wasmtime refuses it without `consume_fuel`) when an instance of the
+        store runs code compiled without fuel, which would run unmetered; once fuel is
+        granted, such modules cannot be instantiated in the store."""
         if not 0 <= fuel < 2**63:
             raise ValueError(f"fuel must be in [0, 2**63), not {fuel}")
+        for inst in self._instances:
+            _require_fuel(inst.module._artifact)
+        self._fuel_granted = True
         self._ctx.fuel = -fuel
+
+    def _admit(self, artifact) -> None:
+        """Called before an instance of `artifact` joins the store."""
+        if self._fuel_granted:
+            _require_fuel(artifact)
 
     def get_fuel(self) -> int:
         """Fuel left (never negative)."""
@@ -79,3 +92,10 @@ class Store:
 
     def __repr__(self) -> str:
         return f"<aot.Store {len(self._instances)} instances>"
+
+
+def _require_fuel(artifact) -> None:
+    if not artifact.fingerprint.options.get("fuel"):
+        raise NotSupportedError(
+            f"fuel in a store running {artifact.path}, compiled without fuel metering: its "
+            "code would run unmetered (compile it with fuel=True, `aot compile --fuel`)")

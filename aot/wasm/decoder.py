@@ -16,6 +16,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any
 
 from aot.errors import CompileError
+from aot.wasm import proposals
 from aot.wasm.instr import Instr
 from aot.wasm.module import (
     DataSegment,
@@ -79,8 +80,15 @@ _SINGLE_BLOCK = {b: FuncType((), (vt,)) for b, vt in _VALTYPES.items()}
 def _valtype(data: bytes, pos: int) -> tuple[ValType, int]:
     vt = _VALTYPES.get(data[pos])
     if vt is None:
-        raise CompileError("malformed value type", pos)
+        raise _bad_valtype(data[pos], pos)
     return vt, pos + 1
+
+
+def _bad_valtype(byte: int, pos: int) -> CompileError:
+    proposal = proposals.VALTYPES.get(byte)
+    if proposal is not None:
+        return proposals.refuse(proposal, f"value type 0x{byte:02x}", "malformed value type", pos)
+    return CompileError("malformed value type", pos)
 
 
 def _reftype(data: bytes, pos: int) -> tuple[ValType, int]:
@@ -131,6 +139,9 @@ def _imm_memarg(data: bytes, pos: int) -> tuple[Any, int]:
         # Alignment 2**32 and up, and bit 6 (multi-memory's memory index flag), are
         # malformed in 2.0.
         align, pos = read_u32(data, pos)
+        if 0x40 <= align < 0x60:
+            raise proposals.refuse("multi-memory", "a memory index in a memory instruction",
+                                   "malformed memop flags", start)
         if align >= 0x20:
             raise CompileError("malformed memop flags", start)
     offset, pos = read_u32(data, pos)
@@ -267,7 +278,9 @@ class _Decoder:
                         sub, pos = read_u32(data, pos)
                         entry = _PREFIXED.get((op << 16) | sub)
                         if entry is None:
-                            raise CompileError(f"illegal opcode {op:02x} {sub}", start)
+                            words = f"illegal opcode {op:02x} {sub}"
+                            raise (proposals.opcode(op, sub, words, start)
+                                   or CompileError(words, start))
                         full, rd = entry
                         if full == MEMORY_INIT or full == DATA_DROP:
                             self.uses_data_index = True
@@ -277,7 +290,9 @@ class _Decoder:
                             imm, pos = rd(data, pos)
                             append(Instr(full, imm, start))
                     else:
-                        raise CompileError(f"illegal opcode {op:02x}", start)
+                        words = f"illegal opcode {op:02x}"
+                        raise (proposals.opcode(op, None, words, start)
+                               or CompileError(words, start))
                 elif r is _CTRL:
                     if op == END:
                         append(Instr(op, None, start))
@@ -316,7 +331,7 @@ class _Decoder:
             raise CompileError(UNEXPECTED_END, len(data), func_index) from None
         except CompileError as e:
             if e.func_index is None and func_index is not None:
-                raise CompileError(e.message, e.offset, func_index) from None
+                raise e.at_function(func_index) from None
             raise
 
     def const_expr(self) -> list[Instr]:
@@ -330,7 +345,7 @@ class _Decoder:
         r = self.r
         vt = _VALTYPES.get(r.u8())
         if vt is None:
-            raise CompileError("malformed value type", r.pos - 1)
+            raise _bad_valtype(r.data[r.pos - 1], r.pos - 1)
         return vt
 
     def reftype(self) -> ValType:
@@ -346,6 +361,8 @@ class _Decoder:
         if tag != 0x60:
             # The tag is an s7 LEB128 (-0x20): a continuation bit makes it too long.
             msg = "integer representation too long" if tag & 0x80 else "malformed function type"
+            if tag in proposals.TYPE_FORMS:
+                raise proposals.refuse("GC", proposals.TYPE_FORMS[tag], msg, r.pos - 1)
             raise CompileError(msg, r.pos - 1)
         params = tuple(r.vec(lambda _: self.valtype()))
         results = tuple(r.vec(lambda _: self.valtype()))
@@ -357,6 +374,12 @@ class _Decoder:
 
     def limits(self) -> Limits:
         r = self.r
+        flag = r.data[r.pos] if r.pos < len(r.data) else 0
+        if flag == 3:
+            raise proposals.refuse("threads", "a shared memory", "integer too large", r.pos)
+        if 4 <= flag <= 7:
+            raise proposals.refuse("memory64", "a 64-bit memory or table", "integer too large",
+                                   r.pos)
         flag = r.u1()
         lo = r.u32()
         hi = r.u32() if flag else None
@@ -386,6 +409,9 @@ class _Decoder:
         if len(data) < 8:
             raise CompileError(UNEXPECTED_END, len(data))
         if data[4:8] != VERSION:
+            if data[4:8] == proposals.COMPONENT_VERSION:
+                raise proposals.refuse("the component model", "a component, not a core module",
+                                       "unknown binary version", 4)
             raise CompileError("unknown binary version", 4)
         r.pos = 8
         last = 0
@@ -407,6 +433,9 @@ class _Decoder:
             sec_start = r.pos
             sid = r.u8()
             if sid > 12:
+                if sid == proposals.TAG_SECTION:
+                    raise proposals.refuse("exception handling", "a tag section",
+                                           "malformed section id", sec_start)
                 raise CompileError("malformed section id", sec_start)
             size = r.length()
             end = r.pos + size

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from aot.errors import CompileError
 from aot.wasm import opcodes as ops
+from aot.wasm import proposals
 from aot.wasm.instr import Instr
 from aot.wasm.module import FuncBody, Module
 from aot.wasm.opcodes import OPCODES, OpInfo
@@ -24,6 +25,10 @@ _REFS = frozenset((FUNCREF, EXTERNREF))
 
 # An operand of unknown type, popped from the polymorphic stack after unreachable code.
 UNKNOWN = None
+
+# The arithmetic the extended-const proposal allows in constant expressions.
+_EXTENDED_CONST = {0x6A: "i32.add", 0x6B: "i32.sub", 0x6C: "i32.mul",
+                   0x7C: "i64.add", 0x7D: "i64.sub", 0x7E: "i64.mul"}
 
 
 class _Invalid(Exception):
@@ -191,7 +196,8 @@ def validate(module: Module) -> None:
         seen.add(exp.name)
 
     if len(c.memories) > 1:
-        raise CompileError("multiple memories")
+        raise proposals.refuse("multi-memory", f"{len(c.memories)} memories", "multiple memories",
+                               None)
 
 
 _CONST_TYPES = {
@@ -223,6 +229,10 @@ def _check_const(expr: list[Instr], expected: ValType, globals_: list, nfuncs: i
                 if ins.imm >= nfuncs:
                     raise CompileError(f"unknown function {ins.imm}", ins.offset)
                 t = FUNCREF
+            elif op in _EXTENDED_CONST:
+                raise proposals.refuse("extended constant expressions",
+                                       f"{_EXTENDED_CONST[op]} in a constant expression",
+                                       "constant expression required", ins.offset)
             else:
                 raise CompileError("constant expression required", ins.offset)
         stack.append(t)

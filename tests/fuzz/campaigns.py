@@ -111,17 +111,13 @@ def _aot_events(wasm: bytes, opt_level: int) -> list:
             events.append((export.name, "ok", tuple(_norm(str(t), v) for t, v in
                                                     zip(func.type.results, results))))
         except aot.Trap as trap:
-            events.append((export.name, "trap", _AOT_TRAPS.get(trap.code.name, trap.code.name)))
+            events.append((export.name, "trap", trap.code.wasmtime_name))
         events.extend(log)
         log.clear()
     memory = next((instance.exports[e.name] for e in module.exports if str(e.kind) == "memory"), None)
     if memory is not None:
         events.append(("memory", hashlib.sha256(memory.read(0, memory.size * 65536)).hexdigest()))
     return events
-
-
-# aot's trap codes by wasmtime's name where the two differ (aot.abi.traps, README).
-_AOT_TRAPS = {"UNREACHABLE_CODE_REACHED": "UNREACHABLE", "UNDEFINED_ELEMENT": "TABLE_OUT_OF_BOUNDS"}
 
 
 def _wasmtime_events(wasm: bytes) -> list:

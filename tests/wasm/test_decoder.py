@@ -295,7 +295,7 @@ def test_local_names() -> None:
 )
 def test_malformed_module(data: bytes, message: str, offset: int) -> None:
     e = malformed(data)
-    assert e.message.startswith(message), e.message
+    assert message in e.message, e.message  # after the proposal's name, if one is refused
     assert e.offset == offset
 
 
@@ -325,7 +325,7 @@ def test_malformed_code(code: bytes, message: str, at: int | None) -> None:
     data = one_func(code)
     start = len(data) - len(code)
     e = malformed(data)
-    assert e.message.startswith(message), e.message
+    assert message in e.message, e.message  # after the proposal's name, if one is refused
     if at is not None:
         assert e.offset == start + at
     assert e.func_index == 0
