@@ -18,13 +18,14 @@ from aot.errors import (
     Trap,
 )
 from aot.loader import Caller, Closure, Func, Global, Instance, Linker, Memory, Module, Store, Table
+from aot.loader.limits import ResourceLimitError, StoreLimits
 from aot.version import __version__
 from aot.wasm.types import FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 
 __all__ = [
     "AotError", "ArtifactError", "Caller", "Closure", "CompileError", "CompileOptions", "Exit", "Func", "FuncType", "Global",
     "GlobalType", "Instance", "Limits", "LinkError", "Linker", "Memory", "MemoryType", "Module",
-    "NotSupportedError", "Store", "Table", "TableType", "Trap", "TrapCode", "ValType", "WasiConfig", "WasiCtx",
+    "NotSupportedError", "ResourceLimitError", "Store", "StoreLimits", "Table", "TableType", "Trap", "TrapCode", "ValType", "WasiConfig", "WasiCtx",
     "compile", "compile_artifact", "compile_file", "load", "__version__",
 ]
 

@@ -215,3 +215,136 @@ def test_trap_codes_map_to_wasmtimes_names(text, ours, theirs):
         f(store)
     assert info.value.code.name == ours
     assert info.value.code.wasmtime_name == theirs == theirs_info.value.trap_code.name
+
+
+# --- implementation limits (aot.wasm.limits) ------------------------------------------------
+
+def _leb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _module(types: bytes, body: bytes, n_locals: int = 0) -> bytes:
+    """One function of type 0 with `body` (binary; wat parsers recurse on nesting)."""
+    section = lambda sid, payload: bytes([sid]) + _leb(len(payload)) + payload  # noqa: E731
+    locals_ = (_leb(1) + _leb(n_locals) + b"\x7f") if n_locals else _leb(0)
+    code = locals_ + body + b"\x0b"
+    return (b"\0asm\x01\0\0\0" + section(1, _leb(1) + types) + section(3, b"\x01\x00")
+            + section(7, b"\x01\x01f\x00\x00") + section(10, _leb(1) + _leb(len(code)) + code))
+
+
+VOID = b"\x60\x00\x00"
+OPENERS = {"block": b"\x02\x40", "loop": b"\x03\x40", "if": b"\x41\x00\x04\x40"}
+
+
+def _nested(kind: str, depth: int) -> bytes:
+    return _module(VOID, OPENERS[kind] * depth + b"\x0b" * depth)
+
+
+@pytest.mark.parametrize("kind", sorted(OPENERS))
+def test_pathological_nesting_is_refused_by_a_documented_limit(kind):
+    """100,000 nested loops ran for more than a minute in LLVM (100,000 ifs: 20 s)."""
+    with pytest.raises(aot.CompileError, match="implementation limit: (loops|blocks) nested more than"):
+        aot.compile(_nested(kind, 100_000), cache=False)
+
+
+@pytest.mark.parametrize(("kind", "depth"), [("loop", 1_000), ("block", 10_000), ("if", 10_000)])
+def test_nesting_up_to_the_limit_compiles_in_linear_work(kind, depth):
+    """At the limit the module compiles, and the translation's work (its IR, counted,
+    not timed) grows linearly with the depth."""
+    from aot.codegen import CompileOptions
+    from aot.codegen.emit import host_triple
+    from aot.codegen.translate import translate_module
+    from aot.wasm import parse
+
+    def ir_size(d: int) -> int:
+        return len(translate_module(parse(_nested(kind, d)), CompileOptions(), host_triple(), ""))
+
+    assert ir_size(depth) <= 2.2 * ir_size(depth // 2)
+    aot.compile(_nested(kind, depth), cache=False).instantiate().exports.f()
+
+
+def test_huge_function_types_and_too_many_locals_are_refused():
+    """A type of 100,000 parameters kept LLVM busy for more than a minute."""
+    params = _leb(100_000) + b"\x7f" * 100_000
+    with pytest.raises(aot.CompileError, match="implementation limit: 100,000 parameters, more than 1,000"):
+        aot.compile(_module(b"\x60" + params + b"\x00", b""), cache=False)
+    with pytest.raises(aot.CompileError, match="too many locals"):
+        aot.compile(_module(VOID, b"", n_locals=50_001), cache=False)
+    aot.compile(_module(VOID, b"", n_locals=50_000), cache=False).instantiate().exports.f()
+    thousand = aot.compile(_module(b"\x60" + _leb(1000) + b"\x7f" * 1000 + b"\x00", b""), cache=False)
+    thousand.instantiate().exports.f(*range(1000))
+
+
+def test_a_megabyte_function_translates_in_linear_work():
+    """One function of about 1 MB: its IR (counted) is proportional to its size."""
+    from aot.codegen import CompileOptions
+    from aot.codegen.emit import host_triple
+    from aot.codegen.translate import translate_module
+    from aot.wasm import parse
+
+    step = b"\x20\x00\x41\xb9\xe0\x00\x6c\x20\x01\x6a\x21\x01"  # local1 += local0 * 12345
+
+    def module(n: int) -> bytes:
+        return _module(b"\x60\x01\x7f\x00", step * n, n_locals=1)
+
+    big = module(85_000)
+    assert len(big) > 1_000_000
+    sizes = [len(translate_module(parse(module(n)), CompileOptions(), host_triple(), ""))
+             for n in (42_500, 85_000)]
+    assert sizes[1] <= 2.1 * sizes[0]
+    with pytest.raises(aot.CompileError, match="implementation limit: a function body of"):
+        aot.compile(module(700_000), cache=False)  # 8.4 MB: past 7,654,321 bytes
+
+
+# --- resource limits (aot.StoreLimits) ---------------------------------------------------------
+
+GROWER = """(module
+  (memory (export "memory") 1)
+  (table (export "table") 1 funcref)
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "grow_table") (param i32) (result i32) (table.grow (ref.null func) (local.get 0)))
+  (func (export "runaway") (result i32) (local $n i32)
+    (block $full (loop $more
+      (br_if $full (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $more)))
+    (local.get $n)))"""
+
+
+def test_a_guest_cannot_grow_past_the_store_limits():
+    store = aot.Store(limits=aot.StoreLimits(memory_size=4 * 65536, table_elements=10))
+    e = aot.compile(wat(GROWER)).instantiate(store=store).exports
+    assert e.grow(2) == 1 and e.grow(1) == 3
+    assert e.grow(1) == -1 and e.memory.size == 4  # a fifth page: past the limit
+    assert e.grow_table(9) == 1 and e.grow_table(1) == -1 and e.table.size == 10
+
+
+def test_a_runaway_guest_takes_no_more_than_the_store_allows():
+    store = aot.Store(limits=aot.StoreLimits(total_memory=3 * 2**20))
+    a = aot.compile(wat(GROWER)).instantiate(store=store).exports
+    b = aot.compile(wat(GROWER)).instantiate(store=store).exports
+    grown = a.runaway()  # every page it can get: 3 MiB in all, 64 KiB of it b's
+    assert grown == 48 - 2 and b.runaway() == 0
+    assert (a.memory.size + b.memory.size) * 65536 == 3 * 2**20
+
+
+def test_instantiation_past_a_limit_is_refused():
+    module = aot.compile(wat(GROWER))
+    store = aot.Store(limits=aot.StoreLimits(instances=2))
+    module.instantiate(store=store)
+    module.instantiate(store=store)
+    with pytest.raises(aot.ResourceLimitError, match="instances"):
+        module.instantiate(store=store)
+    store.set_limits(memories=0)
+    with pytest.raises(aot.ResourceLimitError, match="memories"):
+        module.instantiate(store=store)
+    with pytest.raises(aot.ResourceLimitError, match="size of a memory"):
+        aot.compile(wat("(module (memory 10))")).instantiate(
+            store=aot.Store(limits=aot.StoreLimits(memory_size=65536)))
+    with pytest.raises(ValueError, match="non-negative"):
+        aot.StoreLimits(tables=-1)

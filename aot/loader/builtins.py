@@ -7,6 +7,7 @@ import weakref
 
 from aot.abi.vmctx import BUILTIN_C_SIGNATURES, Builtin
 from aot.loader.ffi import address, ffi, libc
+from aot.loader.limits import memory_may_grow, table_may_grow
 
 # vmctx address -> its instance (weakly), for helpers that must find their instance.  A
 # plain dict: the instance adds and removes itself, cheaper than a WeakValueDictionary.
@@ -31,7 +32,10 @@ def instance_at(vmctx: int):
 def _memory_grow(vmctx, memory_index, delta):
     try:
         instance = instance_at(address(vmctx))
-        return instance._memories[memory_index].grow_pages(delta)
+        memory = instance._memories[memory_index]
+        if delta and not memory_may_grow(instance.store, memory, delta):
+            return -1
+        return memory.grow_pages(delta)
     except Exception:  # noqa: BLE001 - memory.grow reports failure as -1, never raises
         return -1
 
@@ -39,7 +43,10 @@ def _memory_grow(vmctx, memory_index, delta):
 def _table_grow(vmctx, table_index, delta, init):
     try:
         instance = instance_at(address(vmctx))
-        return instance._tables[table_index].grow_elements(delta, init)
+        table = instance._tables[table_index]
+        if delta and not table_may_grow(instance.store, table, delta):
+            return -1
+        return table.grow_elements(delta, init)
     except Exception:  # noqa: BLE001 - table.grow reports failure as -1, never raises
         return -1
 

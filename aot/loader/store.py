@@ -7,6 +7,7 @@ from aot.abi.vmctx import INTERRUPT_SENTINEL, MAX_BACKTRACE, StoreCtx
 from aot.errors import NotSupportedError
 from aot.loader import signals
 from aot.loader.ffi import address, ffi
+from aot.loader.limits import StoreLimits, check_instantiation
 from aot.loader.refs import RefContext
 
 DEFAULT_MAX_WASM_STACK = 512 * 1024  # bytes, as wasmtime
@@ -21,7 +22,8 @@ class Store:
 
     A store must not run wasm on two threads at once (as in wasmtime)."""
 
-    def __init__(self, max_wasm_stack: int = DEFAULT_MAX_WASM_STACK):
+    def __init__(self, max_wasm_stack: int = DEFAULT_MAX_WASM_STACK,
+                 limits: StoreLimits | None = None):
         if max_wasm_stack <= 0:
             raise ValueError("max_wasm_stack must be a positive number of bytes")
         # One block: the context, then the buffer traps record return addresses in.
@@ -32,6 +34,7 @@ class Store:
         self._ctx.max_wasm_stack = max_wasm_stack
         self._instances: list = []
         self._fuel_granted = False  # set_fuel was called: every module must meter fuel
+        self.limits = limits if limits is not None else StoreLimits()
         self._refs = RefContext(self)
         self._signal_slot = signals.register_store(self._ctx)  # faults in guard-mode code
 
@@ -81,10 +84,16 @@ class Store:
         self._fuel_granted = True
         self._ctx.fuel = -fuel
 
+    def set_limits(self, **limits) -> None:
+        """Replace the store's resource limits (`aot.StoreLimits` fields: memory_size,
+        total_memory, table_elements, instances, tables, memories; None: no limit)."""
+        self.limits = StoreLimits(**limits)
+
     def _admit(self, artifact) -> None:
         """Called before an instance of `artifact` joins the store."""
         if self._fuel_granted:
             _require_fuel(artifact)
+        check_instantiation(self, artifact.desc)
 
     def get_fuel(self) -> int:
         """Fuel left (never negative)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any
 
 from aot.errors import CompileError
-from aot.wasm import proposals
+from aot.wasm import limits, proposals
 from aot.wasm.instr import Instr
 from aot.wasm.module import (
     DataSegment,
@@ -66,7 +66,7 @@ VERSION = b"\x01\x00\x00\x00"
 
 # Implementation limit on declared locals per function (the spec's is 2**32-1; V8 and
 # wasmtime use 50000).  Also keeps a hostile count from expanding into a huge list.
-MAX_LOCALS = 50000
+MAX_LOCALS = limits.MAX_LOCALS
 
 # Section ids in the order they must appear (custom sections, id 0, go anywhere).
 SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
@@ -242,7 +242,7 @@ del _op
 _PREFIXES = (0xFC, 0xFD)
 
 # Block stack entries (what `else` may follow).
-_B_BLOCK, _B_IF, _B_ELSE = 0, 1, 2
+_B_BLOCK, _B_IF, _B_ELSE, _B_LOOP = 0, 1, 2, 3
 
 
 class _Decoder:
@@ -265,6 +265,7 @@ class _Decoder:
         code: list[Instr] = []
         append = code.append
         blocks: list[int] = []
+        loops = 0
         try:
             while True:
                 start = pos
@@ -298,7 +299,8 @@ class _Decoder:
                         append(Instr(op, None, start))
                         if not blocks:
                             return code, pos
-                        blocks.pop()
+                        if blocks.pop() == _B_LOOP:
+                            loops -= 1
                     elif op == ELSE:
                         # Like the reference decoder: `else` outside an `if` ends the
                         # enclosing block, which then lacks its `end`.
@@ -322,7 +324,17 @@ class _Decoder:
                                 raise CompileError(f"unknown type {idx}", pos)
                             bt = types[idx]
                             pos = p2
-                        blocks.append(_B_IF if op == IF else _B_BLOCK)
+                        if op == LOOP:
+                            blocks.append(_B_LOOP)
+                            loops += 1
+                            if loops > limits.MAX_LOOP_NESTING:
+                                raise limits.exceeded(
+                                    f"loops nested more than {limits.MAX_LOOP_NESTING:,} deep", start)
+                        else:
+                            blocks.append(_B_IF if op == IF else _B_BLOCK)
+                        if len(blocks) > limits.MAX_NESTING:
+                            raise limits.exceeded(
+                                f"blocks nested more than {limits.MAX_NESTING:,} deep", start)
                         append(Instr(op, bt, start))
                 else:
                     imm, pos = r(data, pos)
@@ -364,13 +376,21 @@ class _Decoder:
             if tag in proposals.TYPE_FORMS:
                 raise proposals.refuse("GC", proposals.TYPE_FORMS[tag], msg, r.pos - 1)
             raise CompileError(msg, r.pos - 1)
-        params = tuple(r.vec(lambda _: self.valtype()))
-        results = tuple(r.vec(lambda _: self.valtype()))
+        params = tuple(self._vec(lambda _: self.valtype(), limits.MAX_PARAMS, "parameters"))
+        results = tuple(self._vec(lambda _: self.valtype(), limits.MAX_RESULTS, "results"))
         key = (params, results)
         ft = self._ftype_cache.get(key)
         if ft is None:
             ft = self._ftype_cache[key] = FuncType(params, results)
         return ft
+
+    def _vec(self, item, limit: int, what: str) -> list:
+        """A vector of at most `limit` items (`aot.wasm.limits`)."""
+        r = self.r
+        at = r.pos
+        n = r.length()
+        limits.check_count(n, limit, what, at)
+        return [item(r) for _ in range(n)]
 
     def limits(self) -> Limits:
         r = self.r
@@ -472,7 +492,7 @@ class _Decoder:
             self.m.names = parse_name_section(payload)
 
     def sec_type(self) -> None:
-        self.m.types = self.r.vec(lambda _: self.functype())
+        self.m.types = self._vec(lambda _: self.functype(), limits.MAX_TYPES, "types")
 
     def sec_import(self) -> None:
         r = self.r
@@ -483,7 +503,10 @@ class _Decoder:
             3: self.globaltype,
         }
         imports = self.m.imports
-        for _ in range(r.length()):
+        at = r.pos
+        n = r.length()
+        limits.check_count(n, limits.MAX_IMPORTS, "imports", at)
+        for _ in range(n):
             mod = r.name()
             name = r.name()
             kind = r.u8()
@@ -493,16 +516,17 @@ class _Decoder:
             imports.append(Import(mod, name, ExternKind(kind), rd()))
 
     def sec_function(self) -> None:
-        self.m.funcs = self.r.vec(lambda r: r.u32())
+        self.m.funcs = self._vec(lambda r: r.u32(), limits.MAX_FUNCTIONS, "functions")
 
     def sec_table(self) -> None:
-        self.m.tables = self.r.vec(lambda _: self.tabletype())
+        self.m.tables = self._vec(lambda _: self.tabletype(), limits.MAX_TABLES, "tables")
 
     def sec_memory(self) -> None:
         self.m.memories = self.r.vec(lambda _: MemoryType(self.limits()))
 
     def sec_global(self) -> None:
-        self.m.globals = self.r.vec(lambda _: Global(self.globaltype(), self.const_expr()))
+        self.m.globals = self._vec(lambda _: Global(self.globaltype(), self.const_expr()),
+                                   limits.MAX_GLOBALS, "globals")
 
     def sec_export(self) -> None:
         r = self.r
@@ -514,13 +538,14 @@ class _Decoder:
                 raise CompileError("malformed export kind", r.pos - 1)
             return Export(name, ExternKind(kind), r.u32())
 
-        self.m.exports = r.vec(export)
+        self.m.exports = self._vec(export, limits.MAX_EXPORTS, "exports")
 
     def sec_start(self) -> None:
         self.m.start = self.r.u32()
 
     def sec_elem(self) -> None:
-        self.m.elems = self.r.vec(lambda _: self.elem_segment())
+        self.m.elems = self._vec(lambda _: self.elem_segment(), limits.MAX_ELEMENT_SEGMENTS,
+                                 "element segments")
 
     def elem_segment(self) -> ElemSegment:
         r = self.r
@@ -580,6 +605,9 @@ class _Decoder:
         r = self.r
         body_offset = r.pos
         size = r.length()
+        if size > limits.MAX_FUNCTION_SIZE:
+            raise limits.exceeded(f"a function body of {size:,} bytes, more than "
+                                  f"{limits.MAX_FUNCTION_SIZE:,}", body_offset, func_index)
         body_start = r.pos
         end = body_start + size
         locals_: list[ValType] = []
@@ -598,7 +626,8 @@ class _Decoder:
         return FuncBody(locals_, code, body_offset, end, zlib.crc32(r.data[body_offset:end]))
 
     def sec_data(self) -> None:
-        self.m.datas = self.r.vec(lambda _: self.data_segment())
+        self.m.datas = self._vec(lambda _: self.data_segment(), limits.MAX_DATA_SEGMENTS,
+                                 "data segments")
 
     def data_segment(self) -> DataSegment:
         r = self.r
