@@ -348,3 +348,39 @@ def test_instantiation_past_a_limit_is_refused():
             store=aot.Store(limits=aot.StoreLimits(memory_size=65536)))
     with pytest.raises(ValueError, match="non-negative"):
         aot.StoreLimits(tables=-1)
+
+
+LEAF_SCRIPT = """
+import sys, threading, aot, wasmtime
+n = 20_000  # v128 locals: a 320 KB frame at -O0
+text = f'''(module
+  (func $leaf (local {"v128 " * n}) (local.set {n - 1} (v128.const i64x2 1 2)) (drop (local.get {n - 1})))
+  (func $rec (export "rec") (param i32)
+    (call $leaf)
+    (if (local.get 0) (then (call $rec (i32.sub (local.get 0) (i32.const 1)))))))'''
+module = aot.compile(wasmtime.wat2wasm(text), opt_level=0, cache=False)
+result = []
+
+def run():
+    inst = module.instantiate(store=aot.Store(max_wasm_stack=900 * 1024))
+    try:
+        inst.exports.rec(100_000)
+        result.append("returned")
+    except aot.Trap as trap:
+        result.append(trap.code.name)
+
+threading.stack_size(1024 * 1024)  # 124 KiB of slack below the limit: less than the frame
+thread = threading.Thread(target=run)
+thread.start()
+thread.join()
+print(*result)
+"""
+
+
+def test_a_leaf_with_a_large_frame_checks_the_stack_limit():
+    """Leaves skipped the stack check: one with a 320 KB frame, called near the limit,
+    ran past the thread's stack (SIGSEGV, rc 139) instead of trapping."""
+    done = subprocess.run([sys.executable, "-c", LEAF_SCRIPT], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "STACK_OVERFLOW"

@@ -21,6 +21,11 @@ from aot.wasm.instr import Instr
 from aot.wasm.module import FuncBody
 from aot.wasm.types import FuncType, ValType
 
+# A function with at most this many declared locals and bytes of code has a frame small
+# enough to skip the stack check when it calls nothing (see `translate`).
+SMALL_FRAME_LOCALS = 64
+SMALL_FRAME_CODE_BYTES = 1024
+
 OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE, OP_END = 0x02, 0x03, 0x04, 0x05, 0x0B
 CALL_OPS = (0x10, 0x11, 0x12, 0x13)  # call, call_indirect, return_call, return_call_indirect
 
@@ -216,8 +221,16 @@ class FunctionTranslator:
 
     def translate(self) -> None:
         self._locals_setup()
-        if any(ins.op in CALL_OPS for ins in self.body.code):
-            self._stack_check()
+        # Every function that calls checks the stack limit against its frame address; a
+        # leaf need not, as long as its frame is small: it then ends at most a few KiB
+        # below the limit, inside the slack the limit leaves on the thread's stack (the
+        # limit is max_wasm_stack, 512 KiB by default, below the entry's frame).  A
+        # function with many locals or much code may have a large frame: it checks the
+        # stack pointer below its whole frame, whether it calls or not.
+        large = (len(self.body.locals) > SMALL_FRAME_LOCALS
+                 or self.body.end_offset - self.body.offset > SMALL_FRAME_CODE_BYTES)
+        if large or any(ins.op in CALL_OPS for ins in self.body.code):
+            self._stack_check(whole_frame=large)
         fuel = self.mc.options.fuel
         if fuel:
             self.fuel_check()
@@ -283,12 +296,17 @@ class FunctionTranslator:
         for i, t in enumerate(types):
             eb.store(params[i] if i < len(params) else zero_value(t), self.locals[i])
 
-    def _stack_check(self) -> None:
+    def _stack_check(self, whole_frame: bool = False) -> None:
         """The stack-limit prologue: trap before wasm recursion exhausts the native stack.
         An interrupt replaces the limit with a sentinel above every stack address, so
-        this same compare stops loop-free call trees (raise_trap reports INTERRUPT)."""
+        this same compare stops loop-free call trees (raise_trap reports INTERRUPT).
+        `whole_frame`: compare the stack pointer below the frame (llvm.stacksave, after
+        the prologue) rather than the frame address."""
         b = self.builder
-        fa = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
+        if whole_frame:
+            fa = b.call(self.intrinsic("llvm.stacksave.p0", PTR, []), [])
+        else:
+            fa = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
         sp = b.ptrtoint(fa, I64)
         limit = load_at(b, self.store_ctx(), StoreCtx.STACK_LIMIT, I64, self.mc.tbaa.runtime)
         self.trap_if(b.icmp_unsigned("<", sp, limit), TrapCode.STACK_OVERFLOW)
