@@ -384,3 +384,16 @@ def test_a_leaf_with_a_large_frame_checks_the_stack_limit():
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "STACK_OVERFLOW"
+
+
+def test_a_store_can_make_grow_failures_traps():
+    store = aot.Store(limits=aot.StoreLimits(memory_size=2 * 65536, table_elements=2,
+                                             trap_on_grow_failure=True))
+    e = aot.compile(wat(GROWER)).instantiate(store=store).exports
+    assert e.grow(1) == 1
+    with pytest.raises(aot.Trap) as info:
+        e.grow(1)
+    assert info.value.code == aot.TrapCode.GROW_LIMIT and e.memory.size == 2
+    with pytest.raises(aot.Trap, match="forcing a memory growth failure to be a trap"):
+        e.grow_table(5)
+    assert e.grow(0) == 2  # a grow the limits allow still works

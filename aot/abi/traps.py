@@ -25,6 +25,8 @@ class TrapCode(IntEnum):
     NULL_REFERENCE = 14
     # Not a wasm trap: a host function raised; the loader re-raises the Python exception.
     HOST_EXCEPTION = 15
+    # memory.grow or table.grow past a store limit, with `trap_on_grow_failure` set.
+    GROW_LIMIT = 16
 
     @property
     def message(self) -> str:
@@ -44,7 +46,12 @@ WASMTIME_NAMES: dict[TrapCode, str | None] = {
     TrapCode.UNREACHABLE_CODE_REACHED: "UNREACHABLE",
     TrapCode.UNDEFINED_ELEMENT: "TABLE_OUT_OF_BOUNDS",
     TrapCode.HOST_EXCEPTION: None,
+    TrapCode.GROW_LIMIT: None,  # an error in wasmtime, with the same message
 }
+
+# What the memory.grow and table.grow builtins return when a store limit refuses the grow
+# and the store wants a trap rather than -1 (`StoreLimits.trap_on_grow_failure`).
+GROW_TRAPS = -2
 
 TRAP_MESSAGES: dict[TrapCode, str] = {
     TrapCode.STACK_OVERFLOW: "call stack exhausted",
@@ -62,6 +69,7 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
     TrapCode.UNDEFINED_ELEMENT: "undefined element",
     TrapCode.NULL_REFERENCE: "null reference",
     TrapCode.HOST_EXCEPTION: "host function raised an exception",
+    TrapCode.GROW_LIMIT: "forcing a memory growth failure to be a trap",
 }
 
 

@@ -7,7 +7,7 @@ import weakref
 
 from aot.abi.vmctx import BUILTIN_C_SIGNATURES, Builtin
 from aot.loader.ffi import address, ffi, libc
-from aot.loader.limits import memory_may_grow, table_may_grow
+from aot.loader.limits import memory_may_grow, refused, table_may_grow
 
 # vmctx address -> its instance (weakly), for helpers that must find their instance.  A
 # plain dict: the instance adds and removes itself, cheaper than a WeakValueDictionary.
@@ -34,7 +34,7 @@ def _memory_grow(vmctx, memory_index, delta):
         instance = instance_at(address(vmctx))
         memory = instance._memories[memory_index]
         if delta and not memory_may_grow(instance.store, memory, delta):
-            return -1
+            return refused(instance.store)
         return memory.grow_pages(delta)
     except Exception:  # noqa: BLE001 - memory.grow reports failure as -1, never raises
         return -1
@@ -45,7 +45,7 @@ def _table_grow(vmctx, table_index, delta, init):
         instance = instance_at(address(vmctx))
         table = instance._tables[table_index]
         if delta and not table_may_grow(instance.store, table, delta):
-            return -1
+            return refused(instance.store)
         return table.grow_elements(delta, init)
     except Exception:  # noqa: BLE001 - table.grow reports failure as -1, never raises
         return -1

@@ -2,14 +2,15 @@
 table elements, instances, tables and memories the wasm in one store may have.
 
 A `memory.grow` or `table.grow` past a limit returns -1 to the guest, as a grow past a
-memory's own maximum does; an instantiation past one raises `ResourceLimitError` before
-anything is allocated.  Every limit is off (None) by default: a module is bounded by its
+memory's own maximum does, or traps (`TrapCode.GROW_LIMIT`) with `trap_on_grow_failure`;
+an instantiation past one raises `ResourceLimitError` before anything is allocated.  Every limit is off (None) by default: a module is bounded by its
 own declared maxima and by `MAX_TABLE_ELEMENTS`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aot.abi.traps import GROW_TRAPS
 from aot.errors import AotError
 from aot.wasm.types import PAGE_SIZE
 
@@ -26,9 +27,12 @@ class StoreLimits:
     instances: int | None = None
     tables: int | None = None  # tables defined by the store's instances
     memories: int | None = None  # memories defined by the store's instances
+    trap_on_grow_failure: bool = False  # a grow past a limit traps instead of returning -1
 
     def __post_init__(self) -> None:
         for name, value in self.__dict__.items():
+            if name == "trap_on_grow_failure":
+                continue
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)
                                       or value < 0):
                 raise ValueError(f"StoreLimits.{name} must be a non-negative integer or None, "
@@ -81,6 +85,11 @@ def memory_may_grow(store, memory, delta_pages: int) -> bool:
         return False
     return limits.total_memory is None or (
         memory_bytes(store) + delta_pages * PAGE_SIZE <= limits.total_memory)
+
+
+def refused(store) -> int:
+    """What a grow builtin returns when a limit refuses it."""
+    return GROW_TRAPS if store.limits.trap_on_grow_failure else -1
 
 
 def table_may_grow(store, table, delta: int) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from aot.abi.traps import TrapCode
+from aot.abi.traps import GROW_TRAPS, TrapCode
 from aot.abi.vmctx import Builtin, VMContextLayout
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.irutil import load_at
@@ -156,4 +156,5 @@ def memory_grow(tr: FunctionTranslator, ins: Instr) -> None:
     delta = b.zext(tr.stack.pop(), I64)
     old = call_builtin(tr, Builtin.MEMORY_GROW, I64,
                        [tr.vmctx, ir.Constant(I32, ins.imm), delta])
+    tr.trap_if(b.icmp_signed("==", old, ir.Constant(I64, GROW_TRAPS)), TrapCode.GROW_LIMIT)
     tr.stack.append(b.trunc(old, I32))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from aot.abi.traps import TrapCode
+from aot.abi.traps import GROW_TRAPS, TrapCode
 from aot.abi.vmctx import Builtin, TableDef
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.irutil import gep_bytes, load_at
@@ -71,6 +71,7 @@ def table_grow(tr: FunctionTranslator, ins: Instr) -> None:
     delta = b.zext(tr.stack.pop(), I64)
     init = tr.stack.pop()
     old = call_builtin(tr, Builtin.TABLE_GROW, I64, [tr.vmctx, ir.Constant(I32, ins.imm), delta, init])
+    tr.trap_if(b.icmp_signed("==", old, ir.Constant(I64, GROW_TRAPS)), TrapCode.GROW_LIMIT)
     tr.stack.append(b.trunc(old, I32))
 
 
