@@ -58,12 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
                                     formatter_class=argparse.RawDescriptionHelpFormatter)
 
     c = add_command(
-        "compile", help="compile a .wasm module to an artifact (.so)",
-        description="Compile a WebAssembly module to an ELF shared object that `aot run` "
-        "and aot.load() can use without compiling again.",
+        "compile", help="compile .wasm modules to artifacts (.so)",
+        description="Compile WebAssembly modules to ELF shared objects that `aot run` "
+        "and aot.load() can use without compiling again. With several inputs (or a folder, "
+        "meaning every .wasm under it), -o names a folder that gets one artifact per "
+        "module, compiled -j at a time; a module that fails is named on stderr, the others "
+        "still compile, and the exit status is 1.",
     )
-    c.add_argument("input", help="the .wasm module")
-    c.add_argument("-o", "--output", help="artifact to write (default: INPUT with .so)")
+    c.add_argument("input", nargs="+", help="the .wasm module(s), or folders of them")
+    c.add_argument("-o", "--output", help="artifact to write (default: INPUT with .so), or the "
+                                          "folder for several inputs")
     c.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
                    help="LLVM optimization level 0..3 (default 2), as -O0 .. -O3")
     c.add_argument("--target", default=None, metavar="TRIPLE",
@@ -181,7 +185,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from aot.codegen.options import CompileOptions
     from aot.compiler import compile_file
 
-    output = args.output or os.path.splitext(args.input)[0] + ".so"
+    inputs = args.input
+    batch = len(inputs) > 1 or os.path.isdir(inputs[0])
+    if batch and not args.output:
+        print("aot: error: several inputs need -o FOLDER for their artifacts", file=sys.stderr)
+        return EXIT_USAGE
+    source = inputs[0]
+    output = args.output or os.path.splitext(source)[0] + ".so"
+    if not batch and os.path.isdir(output):  # like cp: into the folder
+        output = os.path.join(output, os.path.splitext(os.path.basename(source))[0] + ".so")
     try:
         options = CompileOptions(opt_level=args.opt_level, target=args.target,
                                  target_cpu=args.target_cpu,
@@ -191,15 +203,33 @@ def cmd_compile(args: argparse.Namespace) -> int:
                                  codegen_units=args.codegen_units)
     except ValueError as exc:
         raise AotError(str(exc)) from None
+    if batch:
+        return _compile_batch(inputs, args, options)
     from aot.codegen import CompileProfile
 
     profile = CompileProfile()
     with _progress_bar(enabled=not args.quiet and sys.stderr.isatty()) as progress:
-        compile_file(args.input, output, options, jobs=args.jobs, progress=progress,
+        compile_file(source, output, options, jobs=args.jobs, progress=progress,
                      profile=profile, cache=not args.no_cache)
     if args.time:
         print(profile.format(), file=sys.stderr)
     return EXIT_OK
+
+
+def _compile_batch(inputs: list[str], args: argparse.Namespace, options) -> int:
+    from aot.batch import compile_many
+
+    def report(result) -> None:
+        if not result.ok:
+            print(f"aot: error: {result.error}", file=sys.stderr)
+
+    results = compile_many(inputs, args.output, options, jobs=args.jobs,
+                           cache=not args.no_cache, progress=report)
+    failed = sum(not r.ok for r in results)
+    if not args.quiet or failed:
+        print(f"aot: compiled {len(results) - failed} of {len(results)} modules into "
+              f"{args.output}" + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 class _progress_bar:  # noqa: N801 - used as a context manager, like open()

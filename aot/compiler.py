@@ -112,21 +112,36 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
 
 
 def _compile_uncached(data: bytes, opts: CompileOptions, jobs: int | None) -> Module:
-    import tempfile  # not at import: a process that only loads artifacts never needs it
-
-    so = compile_artifact(data, opts, jobs=jobs)
-    with tempfile.TemporaryDirectory(prefix="aot-") as tmp:
-        path = os.path.join(tmp, "module.so")
-        with open(path, "wb") as f:
-            f.write(so)
-        # The mapping outlives the file: dlopen keeps its own reference.
-        return Module(Artifact(path, data=so))
+    return _load_bytes(compile_artifact(data, opts, jobs=jobs), None)
 
 
-def load(path: str | os.PathLike, **expect) -> Module:
-    """Load a compiled artifact (from `aot compile`, `compile_file` or the cache).
+def load(artifact: str | os.PathLike | bytes | bytearray | memoryview, **expect) -> Module:
+    """Load a compiled artifact (from `aot compile`, `compile_file` or the cache): a
+    path, or the artifact's bytes (e.g. from `compile_artifact` or a database).
 
     Refused with ArtifactError when the file is damaged, foreign, or was compiled for
     something this process cannot run.  Keyword arguments name compile options the
     artifact must have been built with, e.g. `load(path, fuel=True)`."""
-    return Module(Artifact(os.fspath(path), expect=expect or None))
+    if isinstance(artifact, (bytes, bytearray, memoryview)):
+        return _load_bytes(bytes(artifact), expect or None)
+    return Module(Artifact(os.fspath(artifact), expect=expect or None))
+
+
+def _load_bytes(data: bytes, expect: dict | None) -> Module:
+    import tempfile
+
+    # The loader maps files; the mapping outlives the file (as for uncached compiles).
+    with tempfile.TemporaryDirectory(prefix="aot-") as tmp:
+        path = os.path.join(tmp, "module.so")
+        with open(path, "wb") as f:
+            f.write(data)
+        return Module(Artifact(path, data=data, expect=expect))
+
+
+def validate(wasm: WasmSource) -> None:
+    """Check that `wasm` (bytes or a path) is a valid WebAssembly 2.0 module that aot can
+    compile; raise `CompileError` (or `NotSupportedError`) saying what and where if not.
+    Decoding and validation only: no code is generated."""
+    from aot.wasm import parse
+
+    parse(_read_wasm(wasm))
