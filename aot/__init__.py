@@ -13,6 +13,7 @@ from aot.errors import (
     ArtifactError,
     CompileError,
     Exit,
+    IncompatibleArtifactError,
     LinkError,
     NotSupportedError,
     Trap,
@@ -24,7 +25,7 @@ from aot.wasm.types import FuncType, GlobalType, Limits, MemoryType, TableType, 
 
 __all__ = [
     "AotError", "ArtifactError", "Caller", "Closure", "CompileError", "CompileOptions", "Exit", "Func", "FuncType", "Global",
-    "GlobalType", "Instance", "Limits", "LinkError", "Linker", "Memory", "MemoryType", "Module",
+    "GlobalType", "IncompatibleArtifactError", "Instance", "Limits", "LinkError", "Linker", "Memory", "MemoryType", "Module",
     "NotSupportedError", "ResourceLimitError", "Store", "StoreLimits", "Table", "TableType", "Trap", "TrapCode", "ValType", "WasiConfig", "WasiCtx",
     "compile", "compile_artifact", "compile_file", "compile_many", "load", "validate", "__version__",
 ]

@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="split the functions into N LLVM modules compiled in parallel "
                         "(default: by code size, one for small modules); fewer units let "
                         "LLVM inline across more functions, more keep all cores busy")
+    c.add_argument("--embed-wasm", action="store_true",
+                   help="keep the module's wasm in the artifact, so that aot.load(..., "
+                        "rebuild=True) can recompile it where the artifact cannot run "
+                        "(another aot version, a CPU without the features it uses)")
     c.add_argument("--no-cache", action="store_true",
                    help="do not reuse or keep the objects of codegen units (by default "
                         "they go to the cache, $AOT_CACHE_DIR or ~/.cache/aot, so that "
@@ -200,7 +204,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
                                  **({"bounds_checks": args.bounds_checks} if args.bounds_checks else {}),
                                  fuel=args.fuel, interrupts=not args.no_interrupts,
                                  backtraces=not args.no_backtraces,
-                                 codegen_units=args.codegen_units)
+                                 codegen_units=args.codegen_units,
+                                 embed_wasm=args.embed_wasm)
     except ValueError as exc:
         raise AotError(str(exc)) from None
     if batch:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aot.errors import ArtifactError, CompileError
+from aot.errors import ArtifactError, CompileError, IncompatibleArtifactError
 from aot.loader import Artifact, Module
 
 if TYPE_CHECKING:
@@ -115,16 +115,68 @@ def _compile_uncached(data: bytes, opts: CompileOptions, jobs: int | None) -> Mo
     return _load_bytes(compile_artifact(data, opts, jobs=jobs), None)
 
 
-def load(artifact: str | os.PathLike | bytes | bytearray | memoryview, **expect) -> Module:
+def load(artifact: str | os.PathLike | bytes | bytearray | memoryview, *,
+         rebuild: bool = False, cache: bool | str | os.PathLike | Cache = True,
+         **expect) -> Module:
     """Load a compiled artifact (from `aot compile`, `compile_file` or the cache): a
     path, or the artifact's bytes (e.g. from `compile_artifact` or a database).
 
     Refused with ArtifactError when the file is damaged, foreign, or was compiled for
-    something this process cannot run.  Keyword arguments name compile options the
-    artifact must have been built with, e.g. `load(path, fuel=True)`."""
-    if isinstance(artifact, (bytes, bytearray, memoryview)):
-        return _load_bytes(bytes(artifact), expect or None)
-    return Module(Artifact(os.fspath(artifact), expect=expect or None))
+    something this process cannot run (`IncompatibleArtifactError`).  With
+    `rebuild=True`, an incompatible artifact that carries its wasm (compiled with
+    `embed_wasm`) is compiled again instead, for this machine, through `cache` (as in
+    `compile`), with the options it was built with.  Keyword arguments name compile options the artifact
+    must have been built with, e.g. `load(path, fuel=True)`."""
+    try:
+        if isinstance(artifact, (bytes, bytearray, memoryview)):
+            return _load_bytes(bytes(artifact), expect or None)
+        return Module(Artifact(os.fspath(artifact), expect=expect or None))
+    except IncompatibleArtifactError as refusal:
+        if not rebuild:
+            raise
+        return _rebuild(artifact, refusal, expect, cache)
+
+
+def _rebuild(artifact, refusal: IncompatibleArtifactError, expect: dict, cache) -> Module:
+    """Compile again the wasm an incompatible artifact carries."""
+    import dataclasses
+    import io
+
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    from aot.abi.artifact import WASM_SYMBOL
+    from aot.abi.fingerprint import TrailerError, read_trailer
+    from aot.codegen import CompileOptions
+
+    data = bytes(artifact) if isinstance(artifact, (bytes, bytearray, memoryview)) \
+        else _read_artifact(artifact)
+    try:
+        _, fp = read_trailer(data)
+        elf = ELFFile(io.BytesIO(data))
+        symtab = elf.get_section_by_name(".symtab")
+        sym = next((s for s in symtab.iter_symbols() if s.name == WASM_SYMBOL), None) \
+            if isinstance(symtab, SymbolTableSection) else None
+        if sym is None:
+            raise ArtifactError(f"{refusal} (and it cannot be rebuilt: it was compiled "
+                                "without embed_wasm)") from None
+        section = elf.get_section(sym["st_shndx"])
+        start = sym["st_value"] - section["sh_addr"]
+        wasm = section.data()[start:start + sym["st_size"]]
+    except (TrailerError, ValueError, KeyError, IndexError) as exc:
+        raise ArtifactError(f"{refusal} (and its wasm cannot be read back: {exc})") from None
+    fields = {f.name for f in dataclasses.fields(CompileOptions)}
+    options = {k: v for k, v in fp.options.items() if k in fields and k != "target_cpu"}
+    options.update(expect)
+    options.pop("target", None)  # this machine's
+    return compile(wasm, cache=cache, **options)
+
+
+def _read_artifact(path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ArtifactError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def _load_bytes(data: bytes, expect: dict | None) -> Module:

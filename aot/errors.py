@@ -59,6 +59,12 @@ class ArtifactError(AotError):
     """A compiled artifact cannot be loaded: corrupt, truncated, foreign or incompatible."""
 
 
+class IncompatibleArtifactError(ArtifactError):
+    """An intact artifact this process cannot run: another aot or LLVM, a CPU lacking
+    features it uses, other options than expected.  `aot.load(..., rebuild=True)`
+    recompiles one that carries its wasm (`CompileOptions.embed_wasm`)."""
+
+
 class Exit(AotError):
     """A WASI program called proc_exit: `code` is its exit status.  Raised out of the
     wasm call that reached proc_exit, after unwinding the wasm stack."""

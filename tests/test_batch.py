@@ -69,3 +69,39 @@ def test_load_takes_an_artifacts_bytes_and_validate_checks_without_compiling(tmp
     assert aot.validate(wat("(module (func))")) is None
     with pytest.raises(aot.CompileError, match="type mismatch"):
         aot.validate(wat("(module (func (result i32)))"))  # wat2wasm parses, not validates
+
+
+def test_a_modules_exports_have_their_types_before_instantiation():
+    module = aot.compile(wat("""(module (import "e" "g" (global i64))
+      (memory (export "mem") 1 2) (table (export "t") 3 externref)
+      (global (export "g") (mut f32) (f32.const 0)) (global (export "again") i64 (global.get 0))
+      (func (export "f") (param i32) (result i64) (global.get 0)))"""))
+    types = {e.name: str(e.type) for e in module.exports}
+    assert types == {"mem": "(memory 1 2)", "t": "(table 3 externref)",
+                     "g": "(global (mut f32))", "again": "(global i64)",
+                     "f": "(func (param i32) (result i64))"}
+    assert [(i.module, i.name, str(i.type)) for i in module.imports] == [("e", "g", "(global i64)")]
+
+
+def _from_another_aot(artifact: bytes) -> bytes:
+    """`artifact` as if another aot version had written it (trailer and CRC redone)."""
+    import dataclasses
+
+    from aot.abi.fingerprint import append_trailer, read_trailer
+
+    elf_end, fp = read_trailer(artifact)
+    return append_trailer(artifact[:elf_end], dataclasses.replace(fp, aot_version="0.0.1-other"))
+
+
+def test_an_artifact_of_another_aot_is_refused_or_rebuilt_from_its_wasm(tmp_path):
+    wasm = wat('(module (func (export "f") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3))))')
+    path = tmp_path / "m.so"
+    path.write_bytes(_from_another_aot(aot.compile_artifact(wasm, aot.CompileOptions(embed_wasm=True))))
+    with pytest.raises(aot.IncompatibleArtifactError, match="cannot be loaded here"):
+        aot.load(path)
+    rebuilt = aot.load(path, rebuild=True, cache=tmp_path / "cache")
+    assert rebuilt.instantiate().exports.f(14) == 42
+    plain = tmp_path / "plain.so"
+    plain.write_bytes(_from_another_aot(aot.compile_artifact(wasm)))
+    with pytest.raises(aot.ArtifactError, match="compiled without embed_wasm"):
+        aot.load(plain, rebuild=True)

@@ -119,6 +119,9 @@ NAMES_SYMBOL = "aot_names"
 MEMORY_IMAGE_SYMBOL = "aot_memory_image"
 MEMORY_IMAGE_RUNS_SYMBOL = "aot_memory_image_runs"
 CODE_OFFSETS_SYMBOL = "aot_code_offsets"
+# The module's wasm bytes, in artifacts compiled with `embed_wasm`: found by this symbol
+# with any ELF reader, so that an artifact of another aot version can still be rebuilt.
+WASM_SYMBOL = "aot_wasm"
 
 
 def data_segment_symbol(index: int) -> str:

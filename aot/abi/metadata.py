@@ -39,6 +39,7 @@ class ExportDesc:
     name: str
     kind: ExternKind
     index: int
+    type: FuncType | TableType | MemoryType | GlobalType | None = None
 
 
 @dataclass
@@ -59,7 +60,18 @@ class ModuleDesc:
 
     @property
     def exports(self) -> list[ExportDesc]:
-        return [ExportDesc(name, kind, index) for name, (kind, index) in self.export_index.items()]
+        """The exports in order, each with its type (known before instantiation)."""
+        return [ExportDesc(name, kind, index, self.type_of(kind, index))
+                for name, (kind, index) in self.export_index.items()]
+
+    def type_of(self, kind: ExternKind, index: int):
+        """The type of item `index` of `kind`'s index space (imports first)."""
+        if kind == ExternKind.FUNC:
+            return self.types[self.func_type_indices[index]]
+        imported = [i.type for i in self.imported(kind)]
+        defined = {ExternKind.TABLE: self.tables, ExternKind.MEMORY: self.memories,
+                   ExternKind.GLOBAL: self.globals}[kind]
+        return (imported + list(defined))[index]
 
     @property
     def n_imported_funcs(self) -> int:

@@ -37,6 +37,9 @@ class CompileOptions:
     # in parallel; None: by code size (one for small modules).  Fixed by the module and
     # this option only, so the artifact does not depend on the number of jobs.
     codegen_units: int | None = None
+    # Keep the module's wasm in the artifact, so that `aot.load(..., rebuild=True)` can
+    # recompile it where the artifact cannot run (another aot, another CPU).
+    embed_wasm: bool = False
 
     def __post_init__(self) -> None:
         if target_arch(self.target) not in SUPPORTED_ARCHS:

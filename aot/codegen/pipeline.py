@@ -95,7 +95,9 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     profile = profile if profile is not None else CompileProfile()
     t = time.perf_counter()
     plan = plan_units(module, options.codegen_units)
-    blobs = artifact_blobs(module)
+    if options.embed_wasm and wasm is None:
+        raise ValueError("embed_wasm needs the module's bytes (wasm=)")
+    blobs = artifact_blobs(module, wasm if options.embed_wasm else None)
     sizes = blob_sizes(blobs)
     profile.add("plan", time.perf_counter() - t)
     jobs = max(1, min(jobs or default_jobs(), plan.count))

@@ -22,6 +22,7 @@ from aot.abi.artifact import (
     VTABLE_NOTE_NAME,
     VTABLE_NOTE_SECTION,
     VTABLE_SYMBOL,
+    WASM_SYMBOL,
     VTable,
     data_segment_symbol,
 )
@@ -73,12 +74,14 @@ def translate_unit(module: Module, options: CompileOptions, triple: str, data_la
     return faulthandler.render(str(mc.ir))
 
 
-def artifact_blobs(module: Module) -> list[Blob]:
+def artifact_blobs(module: Module, wasm: bytes | None = None) -> list[Blob]:
     """The artifact's bulk bytes, which the ELF writer adds directly (`aot.abi.artifact`):
-    the module description, the name map, the bodies' offsets in the wasm (for
+    the module's wasm when given (`CompileOptions.embed_wasm`), the module description,
+    the name map, the bodies' offsets in the wasm (for
     backtraces), the sparse memory image and the bytes of the
     data segments (for `memory.init`, and for `aot_init` when there is no image)."""
-    blobs = [Blob(METADATA_SYMBOL, encode_metadata(module)), Blob(NAMES_SYMBOL, encode_names(module)),
+    blobs = [Blob(WASM_SYMBOL, wasm, 1)] if wasm is not None else []
+    blobs += [Blob(METADATA_SYMBOL, encode_metadata(module)), Blob(NAMES_SYMBOL, encode_names(module)),
              Blob(CODE_OFFSETS_SYMBOL, struct.pack(f"<{len(module.codes)}I",
                                                    *(b.offset for b in module.codes)), 4)]
     runs = memory_image_runs(module)

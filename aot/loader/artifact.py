@@ -28,7 +28,7 @@ from aot.abi.fingerprint import (
 )
 from aot.abi.metadata import LazyNames, ModuleDesc, decode_metadata
 from aot.abi.pyapi import PYAPI_SIZE
-from aot.errors import ArtifactError, Frame
+from aot.errors import ArtifactError, Frame, IncompatibleArtifactError
 from aot.loader import pyapi, signals
 from aot.loader.backtrace import register_artifact
 from aot.loader.compat import incompatibilities
@@ -196,7 +196,8 @@ class Artifact:
                 check_crc(self._data, crc)
                 mark_verified(fd, crc)
             if problems:
-                raise ArtifactError(f"{path}: cannot be loaded here: " + "; ".join(problems))
+                raise IncompatibleArtifactError(f"{path}: cannot be loaded here: "
+                                                + "; ".join(problems))
             layout = self._read_layout(path, fd, head, data, json_start)
         except TrailerError as exc:
             raise ArtifactError(f"{path}: {exc}") from None
