@@ -17,7 +17,7 @@ setup() {
     want=$(sha256sum pyproject.toml | cut -d' ' -f1)
     if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
         "$VENV/bin/python" -m pip install --quiet --upgrade pip
-        "$VENV/bin/python" -m pip install --quiet -e '.[test]'
+        "$VENV/bin/python" -m pip install --quiet -e '.[test,bench]'
         echo "$want" > "$STAMP"
     fi
 }

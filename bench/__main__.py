@@ -52,7 +52,7 @@ def render(json_path: Path, out_dir: Path) -> str:
     table = markdown(results)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "call_overhead.md").write_text(table)
-    chart(results).save(out_dir / "call_overhead.png")
+    chart(results).savefig(out_dir / "call_overhead.png")
     return table
 
 

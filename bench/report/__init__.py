@@ -1,9 +1,9 @@
 """The call-overhead report: pytest-benchmark's JSON in, a Markdown table and a PNG chart
-out, with no plotting library (`png` encodes, `font` and `canvas` draw, `chart` lays out).
+out (the chart by matplotlib, the `bench` extra).
 
     results = load("bench/results/call_overhead.json")
     markdown(results)                      # the table, with the targets checked
-    chart(results).save("call_overhead.png")
+    chart(results).savefig("call_overhead.png")
 """
 
 from bench.report.chart import chart
