@@ -125,8 +125,8 @@ def load(artifact: str | os.PathLike | bytes | bytearray | memoryview, *,
     something this process cannot run (`IncompatibleArtifactError`).  With
     `rebuild=True`, an incompatible artifact that carries its wasm (compiled with
     `embed_wasm`) is compiled again instead, for this machine, through `cache` (as in
-    `compile`), with the options it was built with.  Keyword arguments name compile options the artifact
-    must have been built with, e.g. `load(path, fuel=True)`."""
+    `compile`), with the options it was built with.  Keyword arguments name compile
+    options the artifact must have been built with, e.g. `load(path, fuel=True)`."""
     try:
         if isinstance(artifact, (bytes, bytearray, memoryview)):
             return _load_bytes(bytes(artifact), expect or None)
@@ -140,31 +140,26 @@ def load(artifact: str | os.PathLike | bytes | bytearray | memoryview, *,
 def _rebuild(artifact, refusal: IncompatibleArtifactError, expect: dict, cache) -> Module:
     """Compile again the wasm an incompatible artifact carries."""
     import dataclasses
-    import io
 
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import SymbolTableSection
+    from elftools.common.exceptions import ELFError
 
     from aot.abi.artifact import WASM_SYMBOL
     from aot.abi.fingerprint import TrailerError, read_trailer
     from aot.codegen import CompileOptions
+    from aot.elf.reader import ArtifactFile
 
     data = bytes(artifact) if isinstance(artifact, (bytes, bytearray, memoryview)) \
         else _read_artifact(artifact)
     try:
         _, fp = read_trailer(data)
-        elf = ELFFile(io.BytesIO(data))
-        symtab = elf.get_section_by_name(".symtab")
-        sym = next((s for s in symtab.iter_symbols() if s.name == WASM_SYMBOL), None) \
-            if isinstance(symtab, SymbolTableSection) else None
-        if sym is None:
-            raise ArtifactError(f"{refusal} (and it cannot be rebuilt: it was compiled "
-                                "without embed_wasm)") from None
-        section = elf.get_section(sym["st_shndx"])
-        start = sym["st_value"] - section["sh_addr"]
-        wasm = section.data()[start:start + sym["st_size"]]
-    except (TrailerError, ValueError, KeyError, IndexError) as exc:
+        with ArtifactFile(str(artifact) if isinstance(artifact, (str, os.PathLike))
+                          else "<artifact bytes>", data) as elf:
+            wasm = elf.symbol_bytes(WASM_SYMBOL)
+    except (TrailerError, ELFError, ValueError, KeyError, IndexError) as exc:
         raise ArtifactError(f"{refusal} (and its wasm cannot be read back: {exc})") from None
+    if wasm is None:
+        raise ArtifactError(f"{refusal} (and it cannot be rebuilt: it was compiled without "
+                            "embed_wasm)")
     fields = {f.name for f in dataclasses.fields(CompileOptions)}
     options = {k: v for k, v in fp.options.items() if k in fields and k != "target_cpu"}
     options.update(expect)

@@ -5,6 +5,7 @@ reads `aot_vtable`), so start-up pays nothing for this."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -50,10 +51,12 @@ class SectionInfo:
 
 
 class ArtifactFile:
-    def __init__(self, path: str):
+    def __init__(self, path: str, data: bytes | None = None):
+        """The artifact at `path`, or in `data` (then `path` only names it)."""
         self.path = path
         try:
-            self._file = open(path, "rb")  # noqa: SIM115 - lives as long as the ELFFile
+            # The file lives as long as the ELFFile.
+            self._file = open(path, "rb") if data is None else io.BytesIO(data)  # noqa: SIM115
             self.elf = ELFFile(self._file)
         except Exception as exc:  # pyelftools raises a variety of errors on bad input
             raise ArtifactError(f"{path}: not a readable ELF file ({exc})") from exc
