@@ -106,7 +106,7 @@ class Artifact:
         # Address words hold offsets from the vtable (`aot.abi.artifact`).
         self.vtable = vtable = [vt_addr + w if w and i in ADDRESS_WORDS else w
                                 for i, w in enumerate(vt[0:VTable.SIZE])]
-        _check_vtable(path, layout, base, vtable)
+        tables = _check_vtable(path, layout, base, vtable)
         raw = ffi.unpack(ffi.cast(_CHARS, vtable[VTable.METADATA]), vtable[VTable.METADATA_LEN])
         # Per-function tables stay in the mapped artifact: read where used, not parsed.
         func_types = memoryview(ffi.buffer(
@@ -119,11 +119,10 @@ class Artifact:
                 MemoryError, RecursionError) as exc:
             raise ArtifactError(f"{path}: corrupt module description ({exc!r})") from None
         self.init_addr = vtable[VTable.INIT]
-        self.host_trampolines = table_addresses(vtable[VTable.HOST_TRAMPOLINES],
-                                                vtable[VTable.N_IMPORTED_FUNCS])
-        self.entries = table_addresses(vtable[VTable.ENTRIES], vtable[VTable.N_TYPES])
+        self.host_trampolines = tables[VTable.HOST_TRAMPOLINES]
+        self.entries = tables[VTable.ENTRIES]
         register_artifact_types(self)  # its host trampolines by type: read on first need
-        self.py_entries = table_addresses(vtable[VTable.PY_ENTRIES], vtable[VTable.N_TYPES])
+        self.py_entries = tables[VTable.PY_ENTRIES]
         self.py_unchecked = vtable[VTable.PY_UNCHECKED]
         pyapi.fill_table(vtable[VTable.PY_API])
         if len(self.entries) != len(self.desc.types):
@@ -290,10 +289,11 @@ class Artifact:
         return Frame(index, name, desc.name or "<unknown>", offset)
 
 
-def _check_vtable(path: str, layout, base: int, vt: list[int]) -> None:
+def _check_vtable(path: str, layout, base: int, vt: list[int]) -> dict[int, list[int]]:
     """Every table and code address the vtable gives lies where the artifact maps
     something of its kind (data readable, code executable, the runtime's writable), and
-    every count is sane, before any of it is read.  A mapped artifact is native code
+    every count is sane, before any of it is read.  Returns the code tables, decoded
+    (vtable word -> addresses), for the loader to keep.  A mapped artifact is native code
     the process will run (README, "Trust"), but what the loader reads first must not
     crash it, whatever the file says."""
 
@@ -336,10 +336,13 @@ def _check_vtable(path: str, layout, base: int, vt: list[int]) -> None:
     for word in (VTable.PY_UNCHECKED, VTable.FAULT_HANDLER):
         if vt[word] and not is_code(vt[word]):
             raise refuse("entry point")
+    tables = {}
     for word, n in ((VTable.HOST_TRAMPOLINES, n_imported), (VTable.ENTRIES, n_types),
                     (VTable.PY_ENTRIES, n_types), (VTable.HOST_TRAMPOLINES_BY_TYPE, n_types)):
-        if not all(a == 0 or is_code(a) for a in table_addresses(vt[word], n)):
+        tables[word] = table_addresses(vt[word], n)
+        if not all(a == 0 or is_code(a) for a in tables[word]):
             raise refuse("a code table")
+    return tables
 
 
 @functools.lru_cache(maxsize=64)

@@ -3,8 +3,9 @@ table elements, instances, tables and memories the wasm in one store may have.
 
 A `memory.grow` or `table.grow` past a limit returns -1 to the guest, as a grow past a
 memory's own maximum does, or traps (`TrapCode.GROW_LIMIT`) with `trap_on_grow_failure`;
-an instantiation past one raises `ResourceLimitError` before anything is allocated.  Every limit is off (None) by default: a module is bounded by its
-own declared maxima and by `MAX_TABLE_ELEMENTS`."""
+an instantiation past one raises `ResourceLimitError` before anything is allocated.
+Every limit is off (None) by default: a module is bounded by its own declared maxima
+and by `MAX_TABLE_ELEMENTS`."""
 
 from __future__ import annotations
 
