@@ -324,6 +324,17 @@ def test_a_guest_cannot_grow_past_the_store_limits():
     assert e.grow_table(9) == 1 and e.grow_table(1) == -1 and e.table.size == 10
 
 
+def test_a_grow_from_python_answers_to_the_same_limits():
+    store = aot.Store(limits=aot.StoreLimits(memory_size=2 * 65536, table_elements=3))
+    e = aot.compile(wat(GROWER)).instantiate(store=store).exports
+    assert e.memory.grow(1) == 1 and e.table.grow(2) == 1
+    with pytest.raises(aot.ResourceLimitError, match="memory from 2 by 1 pages"):
+        e.memory.grow(1)
+    with pytest.raises(aot.ResourceLimitError, match="table of 3 elements by 1"):
+        e.table.grow(1)
+    assert e.memory.size == 2 and e.table.size == 3 and e.grow(0) == 2
+
+
 def test_a_runaway_guest_takes_no_more_than_the_store_allows():
     store = aot.Store(limits=aot.StoreLimits(total_memory=3 * 2**20))
     a = aot.compile(wat(GROWER)).instantiate(store=store).exports

@@ -67,6 +67,8 @@ class Instance:
         self._memories: list[Memory] = [*kinds[ExternKind.MEMORY], *(
             Memory(t, _image=image if i == 0 else None) for i, t in enumerate(desc.memories))]
         self._tables: list[Table] = [*kinds[ExternKind.TABLE], *(Table(t) for t in desc.tables)]
+        for m in self._memories[len(self._memories) - len(desc.memories):]:
+            m._bind_owner(store)
         for t in self._tables:
             t._bind_store(store)
         for g in kinds[ExternKind.GLOBAL]:

@@ -6,9 +6,12 @@ to Python stay valid across `memory.grow`."""
 
 from __future__ import annotations
 
+import weakref
+
 from aot.errors import AotError
 from aot.loader import memory_pool
 from aot.loader.ffi import PROT_READ, PROT_WRITE, ffi, libc
+from aot.loader.limits import ResourceLimitError, memory_may_grow
 from aot.loader.memory_pool import MemoryImage
 from aot.wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
 
@@ -44,6 +47,11 @@ class Memory:
         self._def = ffi.new(_DEF)
         self._def.base = base
         self._def.length = length
+        self._owner = None  # weakref to the store whose instance defines this memory
+
+    def _bind_owner(self, store) -> None:
+        # A grow from Python answers to the same limits as a memory.grow from wasm.
+        self._owner = weakref.ref(store)
 
     def __del__(self) -> None:
         base = getattr(self, "_base", None)
@@ -86,6 +94,10 @@ class Memory:
         """Grow by `delta` pages; return the previous size in pages."""
         if delta < 0:
             raise ValueError("cannot grow a memory by a negative number of pages")
+        store = self._owner() if self._owner is not None else None
+        if delta and store is not None and not memory_may_grow(store, self, delta):
+            raise ResourceLimitError(f"cannot grow memory from {self.size} by {delta} pages: "
+                                     f"the store's limits refuse it ({store.limits})")
         old = self.grow_pages(delta)
         if old < 0:
             raise AotError(f"cannot grow memory from {self.size} by {delta} pages "

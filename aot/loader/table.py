@@ -8,6 +8,7 @@ import builtins  # the constructors' min/max keywords shadow the builtins
 
 from aot.errors import AotError, LinkError
 from aot.loader.ffi import address, ffi
+from aot.loader.limits import ResourceLimitError, table_may_grow
 from aot.loader.refs import RefContext
 from aot.wasm.types import Limits, TableType, ValType
 
@@ -72,6 +73,10 @@ class Table:
 
     def grow(self, delta: int, init=None) -> int:
         """Grow by `delta` elements set to `init`; return the previous size."""
+        store = self._refs.store
+        if delta and store is not None and not table_may_grow(store, self, delta):
+            raise ResourceLimitError(f"cannot grow table of {self.size} elements by {delta}: "
+                                     f"the store's limits refuse it ({store.limits})")
         old = self.grow_elements(delta, ffi.cast("void *", self._word(init)))
         if old < 0:
             raise AotError(f"cannot grow table of {self.size} elements by {delta}")
