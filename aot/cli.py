@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from aot.errors import AotError, Exit, Trap
@@ -173,7 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if program_args:
         args.args = list(args.args) + program_args
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _print_warning
+            return COMMANDS[args.command](args)
     except Trap as trap:
         print(f"aot: wasm trap: {trap}", file=sys.stderr)
         return EXIT_TRAP
@@ -183,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         print(f"aot: error: {err}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"aot: warning: {message}", file=sys.stderr)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -446,6 +453,9 @@ def cmd_cache(args: argparse.Namespace) -> int:
         print(f"location: {cache.root}")
         print(f"entries:  {len(entries)} ({len(entries) - units} artifacts, {units} codegen units)")
         print(f"size:     {sum(e.size for e in entries)} bytes")
+        if cache.remote is not None:
+            state = "answering" if cache.remote.ping() else "not answering"
+            print(f"shared:   {cache.remote.url} ({state})")
     elif action == "clear":
         print(f"removed {cache.clear()} entries from {cache.root}")
     else:

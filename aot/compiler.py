@@ -90,8 +90,9 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
     The code is for this machine's CPU (`target_cpu="native"`, like wasmtime's
     `Module`); artifacts meant to travel come from `compile_file` / `aot compile`, which
     default to the portable `x86-64-v2`.  Artifacts are kept in the content-addressed
-    cache (`aot.cache`), whose key includes the CPU features: compiling the same bytes
-    with the same compiler and options again only loads.  `cache` may be False (always
+    cache (`aot.cache`; with $AOT_CACHE_URL, also a shared Redis server), whose key
+    includes the CPU features: compiling the same bytes with the same compiler and
+    options again only loads.  `cache` may be False (always
     compile, keep nothing), a directory, or a `Cache`."""
     from aot.cache import cache_key  # like the compiler: not needed to load
     from aot.codegen import CompileOptions, fingerprint
@@ -102,12 +103,14 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
     if cache is False:
         return _compile_uncached(data, opts, jobs)
     store = _cache(cache)
-    key = cache_key(data, fingerprint(opts))
+    fp = fingerprint(opts)
+    key = cache_key(data, fp)
     return store.get_or_create(
         key,
         build=lambda: compile_artifact(data, opts, jobs=jobs, cache=store),
         load=lambda path: load(path),
         is_damage=lambda exc: isinstance(exc, ArtifactError),
+        fingerprint=fp,
     )
 
 

@@ -109,8 +109,7 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     profile.functions = len(module.codes)
     # A one-unit module has nothing to reuse after an edit: any edit changes its unit.
     cache = cache if plan.count > 1 else None
-    job = _UnitJob(options, plan, sizes, fingerprint(options).to_json(),
-                   str(cache.root) if cache is not None else None)
+    job = _UnitJob(options, plan, sizes, fingerprint(options).to_json(), cache)
     if parallel:
         objects = _run_in_workers(job, wasm, jobs, module, progress, profile)
     else:
@@ -162,12 +161,11 @@ class _UnitJob:
     plan: UnitPlan
     sizes: dict[str, int]
     fingerprint: bytes  # the compiler's, for the unit cache's keys
-    cache_root: str | None = None
+    cache: Cache | None = None  # pickled as its folder and shared server's address
 
     def run(self, module: Module, unit: int) -> tuple[bytes, dict[str, float], int, bool]:
         """Translate, optimize and emit one unit: its object, phase times, IR size, and
         whether the object came from the cache."""
-        from aot.cache import Cache
         from aot.codegen.emit import emit_object, host_triple, optimize, parse_ir, target_machine
         from aot.codegen.translate import translate_unit
         from aot.codegen.unitcache import unit_key
@@ -180,9 +178,9 @@ class _UnitJob:
                                   str(tm.target_data), self.plan, unit, self.sizes)
         t1 = time.perf_counter()
         ir_bytes = len(text)
-        cache = key = None
-        if self.cache_root is not None:
-            cache, key = Cache(self.cache_root), unit_key(self.fingerprint, text)
+        cache, key = self.cache, None
+        if cache is not None:
+            key = unit_key(self.fingerprint, text)
             obj = cache.get_unit(key)
             if obj is not None:
                 return obj, {"ir": time.perf_counter() - t0}, ir_bytes, True

@@ -1,4 +1,5 @@
-"""The content-addressed artifact cache used by `aot.compile`.
+"""The content-addressed artifact cache used by `aot.compile`, on this machine (and, with
+$AOT_CACHE_URL, shared through a server: `aot.cache.remote`).
 
 Layout (see cache/README.md):  <root>/<key[:2]>/<key>.so, where key is the SHA-256 of the
 wasm bytes and the full fingerprint (aot and LLVM versions, target triple, CPU and its
@@ -17,6 +18,10 @@ Beside the artifacts, the same folders hold the per-unit compile cache
 (`aot.codegen.unitcache`): <key>.o, the object file of one codegen unit, keyed by the
 fingerprint and the unit's LLVM IR, followed by its SHA-256 (a damaged object must never
 be linked).  They are entries like the others: listed, pruned and cleared with them.
+
+With a shared cache, a local miss asks the server before compiling; what is fetched is
+verified (CRC and fingerprint, or SHA-256) and kept locally; what is compiled is stored
+in both.
 """
 
 from __future__ import annotations
@@ -27,11 +32,19 @@ import hashlib
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from aot.abi.fingerprint import Fingerprint, mark_verified, trailer_crc
+from aot.abi.fingerprint import (
+    Fingerprint,
+    TrailerError,
+    mark_verified,
+    read_trailer,
+    trailer_crc,
+)
+from aot.cache.remote import RedisCache, remote_for
 
 
 def default_root() -> Path:
@@ -82,30 +95,69 @@ _DIGEST = 32  # SHA-256 after each unit object
 
 
 class Cache:
-    def __init__(self, root: str | os.PathLike | None = None):
+    """The cache in `root` (default: `default_root()`), and the shared one at `remote`
+    (a URL or a `RedisCache`; True: $AOT_CACHE_URL when set; None: none)."""
+
+    def __init__(self, root: str | os.PathLike | None = None,
+                 remote: str | RedisCache | bool | None = True):
         self.root = Path(root) if root is not None else default_root()
+        if remote is True:
+            remote = os.environ.get("AOT_CACHE_URL")
+        self.remote = remote if isinstance(remote, RedisCache) else remote_for(remote or None)
+        self.stats: Counter[str] = Counter()  # hits (local), remote_hits, builds
+
+    def __reduce__(self):
+        # Compile workers get the same cache: the folder and the server's address.
+        return (Cache, (self.root, self.remote))
 
     def path_for(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.so"
 
     def get_or_create(self, key: str, build: Callable[[], bytes],
-                      load: Callable[[Path], object], is_damage: Callable[[Exception], bool]):
-        """Load the entry for `key`, building it first if it is missing or damaged."""
+                      load: Callable[[Path], object], is_damage: Callable[[Exception], bool],
+                      fingerprint: Fingerprint | None = None):
+        """Load the entry for `key`, building it first if it is missing or damaged.
+        `fingerprint`, the one the key was made from, is what an artifact fetched from
+        the shared cache must carry."""
         path = self.path_for(key)
         result = _load_intact(path, load, is_damage)
         if result is not None:
             _touch(path)
+            self.stats["hits"] += 1
             return result
         path.parent.mkdir(parents=True, exist_ok=True)
         with _locked(path.with_suffix(".lock")):
             # Another process may have built it while we waited for the lock.
             result = _load_intact(path, load, is_damage)
             if result is not None:
+                self.stats["hits"] += 1
                 return result
             path.unlink(missing_ok=True)  # damaged (or absent): discard and rebuild
-            write_atomic(path, build(), artifact=True)
+            fetched = self._fetch_artifact(key, fingerprint)
+            if fetched is not None:
+                write_atomic(path, fetched, artifact=True)  # verified by the fetch
+                self.stats["remote_hits"] += 1
+            else:
+                data = build()
+                self.stats["builds"] += 1
+                write_atomic(path, data, artifact=True)
+                if self.remote is not None:
+                    self.remote.put("artifact", key, data)
         self.auto_prune()
         return load(path)
+
+    def _fetch_artifact(self, key: str, fingerprint: Fingerprint | None) -> bytes | None:
+        data = self.remote.get("artifact", key) if self.remote is not None else None
+        if data is None:
+            return None
+        try:
+            _, carried = read_trailer(data)
+            if fingerprint is not None and carried != fingerprint:
+                raise TrailerError("it was compiled for another fingerprint than its key's")
+        except TrailerError as exc:
+            self.remote.refuse("artifact", key, str(exc))
+            return None
+        return data
 
     # --- codegen units (aot.codegen.unitcache) -------------------------------------------
 
@@ -113,28 +165,45 @@ class Cache:
         return self.root / key[:2] / f"{key}{UNIT_SUFFIX}"
 
     def get_unit(self, key: str) -> bytes | None:
-        """The object stored for `key`, or None when absent or damaged (then removed)."""
+        """The object stored for `key` here or in the shared cache, or None when absent
+        or damaged (then removed)."""
         path = self.unit_path(key)
         try:
-            data = path.read_bytes()
+            obj = _checked_unit(path.read_bytes())
         except OSError:
+            obj = None
+        else:
+            if obj is None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        if obj is not None:
+            _touch(path)
+            return obj
+        data = self.remote.get("unit", key) if self.remote is not None else None
+        if data is None:
             return None
-        obj, digest = data[:-_DIGEST], data[-_DIGEST:]
-        if len(data) <= _DIGEST or hashlib.sha256(obj).digest() != digest:
-            with contextlib.suppress(OSError):
-                path.unlink()
+        obj = _checked_unit(data)
+        if obj is None:
+            self.remote.refuse("unit", key, "its SHA-256 does not match")
             return None
-        _touch(path)
+        self._write_unit(path, data)
         return obj
 
     def put_unit(self, key: str, obj: bytes) -> None:
         """Store a unit's object; concurrent writers of one key write the same bytes, and
-        the rename is atomic, so no lock is needed.  A cache that cannot be written (a
-        read-only folder, a full disk) is skipped: it is an optimization."""
-        path = self.unit_path(key)
+        the rename is atomic, so no lock is needed."""
+        data = obj + hashlib.sha256(obj).digest()
+        self._write_unit(self.unit_path(key), data)
+        if self.remote is not None:
+            self.remote.put("unit", key, data)
+
+    @staticmethod
+    def _write_unit(path: Path, data: bytes) -> None:
+        # A cache that cannot be written (a read-only folder, a full disk) is skipped:
+        # it is an optimization.
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, obj + hashlib.sha256(obj).digest())
+            write_atomic(path, data)
 
     # --- maintenance (aot cache ls | info | clear | prune) --------------------------------
 
@@ -180,6 +249,14 @@ class Cache:
         limit = os.environ.get("AOT_CACHE_MAX_SIZE")
         if limit:
             self.prune(parse_size(limit))
+
+
+def _checked_unit(data: bytes) -> bytes | None:
+    """A stored unit's object, or None when its SHA-256 does not match."""
+    obj, digest = data[:-_DIGEST], data[-_DIGEST:]
+    if len(data) <= _DIGEST or hashlib.sha256(obj).digest() != digest:
+        return None
+    return obj
 
 
 def _load_intact(path: Path, load: Callable[[Path], object], is_damage: Callable[[Exception], bool]):
