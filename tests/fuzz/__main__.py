@@ -46,7 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     last = [0.0]
 
+    shown = {"finding": 0, "crash": 0, "hang": 0}
+
     def progress(report) -> None:
+        # Each at once, with its seed: a long run may be cut short.
+        for kind, found in (("finding", report.findings), ("crash", report.crashes),
+                            ("hang", report.hangs)):
+            for line in found[shown[kind]:]:
+                print(f"{kind}: {line}", file=sys.stderr, flush=True)
+            shown[kind] = len(found)
         now = time.monotonic()
         if now - last[0] > 60:
             last[0] = now

@@ -15,7 +15,6 @@ more, still branch-free.)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from llvmlite import ir
@@ -36,9 +35,16 @@ from aot.codegen.ops.simd_types import (
 # IEEE arithmetic, one instruction each.
 _ARITHMETIC: dict[str, str] = {"add": "fadd", "sub": "fsub", "mul": "fmul", "div": "fdiv"}
 
-# NaN-propagating, -0 < +0 min/max: the comparison predicate and how the two one-sided
-# selects are merged (bitwise, on the lanes' bits).
-_MIN_MAX: dict[str, tuple[str, str]] = {"min": ("<", "or_"), "max": (">", "and_")}
+# NaN-propagating, -0 < +0 min/max: the comparison predicate, how the two one-sided
+# selects are merged (bitwise, on the lanes' bits), and the sign of a NaN result: min
+# gives the negative canonical NaN, max the canonical NaN with the sign bits of its
+# operands or-ed, as wasmtime's x86-64 sequences do (any canonical NaN is valid wasm;
+# these make aot's bits equal to wasmtime's, which the differential fuzzer compares).
+_MIN_MAX: dict[str, tuple[str, str, bool]] = {"min": ("<", "or_", True),
+                                              "max": (">", "and_", False)}
+
+# The positive canonical NaN (quiet bit only) of each lane width.
+_CANONICAL_NAN_BITS = {32: 0x7FC0_0000, 64: 0x7FF8_0000_0000_0000}
 
 # The scalar tables, applied lane-wise (roundps/roundpd on SSE4.1 for the rounding ones).
 _UNARY_INTRINSICS = FLOAT_UNARY_INTRINSICS
@@ -74,19 +80,27 @@ def _arithmetic(shape: str, method: str) -> PureLowering:
     return lower
 
 
-def _min_max(predicate: str, merge: str) -> Callable[..., ir.Value]:
+def _min_max(predicate: str, merge: str, negative_nan: bool) -> Callable[..., ir.Value]:
     """`a < b ? a : b` and `b < a ? b : a` (minps both ways) agree except on zeros of
     opposite signs, where or-ing their bits gives -0 (and-ing gives +0 for max), and on
-    NaNs, where the lane is replaced by the canonical NaN (always a valid wasm result)."""
+    NaNs, where the lane is replaced by a canonical NaN (see `_MIN_MAX` for its sign)."""
 
     def body(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
         bld = ctx.builder
         one_way = bld.select(bld.fcmp_ordered(predicate, a, b), a, b)
         other_way = bld.select(bld.fcmp_ordered(predicate, b, a), b, a)
         bits = _int_lanes(a.type)
+        width = bits.element.width
         merged = getattr(bld, merge)(bld.bitcast(one_way, bits), bld.bitcast(other_way, bits))
+        canonical, sign = _CANONICAL_NAN_BITS[width], 1 << (width - 1)
+        if negative_nan:
+            nan = splat_constant(bits, canonical | sign)
+        else:
+            signs = bld.and_(bld.or_(bld.bitcast(a, bits), bld.bitcast(b, bits)),
+                             splat_constant(bits, sign))
+            nan = bld.or_(signs, splat_constant(bits, canonical))
         any_nan = bld.fcmp_unordered("uno", a, b)
-        return bld.select(any_nan, splat_constant(a.type, math.nan), bld.bitcast(merged, a.type))
+        return bld.bitcast(bld.select(any_nan, nan, merged), a.type)
 
     return body
 
