@@ -27,13 +27,14 @@ __all__ = [
     "AotError", "ArtifactError", "Caller", "Closure", "CompileError", "CompileOptions", "Exit", "Func", "FuncType", "Global",
     "GlobalType", "IncompatibleArtifactError", "Instance", "Limits", "LinkError", "Linker", "Memory", "MemoryType", "Module",
     "NotSupportedError", "ResourceLimitError", "Store", "StoreLimits", "Table", "TableType", "Trap", "TrapCode", "ValType", "WasiConfig", "WasiCtx",
-    "compile", "compile_artifact", "compile_file", "compile_many", "load", "validate", "__version__",
+    "compile", "compile_artifact", "compile_file", "compile_many", "load", "load_package_artifact", "validate",
+    "__version__",
 ]
 
 # The compiler (LLVM) and WASI are imported on first use: a process that only loads
 # artifacts never pays for them.
 _COMPILER = {"compile": "aot.compiler", "compile_artifact": "aot.compiler",
-             "compile_many": "aot.batch",
+             "compile_many": "aot.batch", "load_package_artifact": "aot.packaging",
              "compile_file": "aot.compiler", "CompileOptions": "aot.codegen.options",
              "WasiConfig": "aot.wasi", "WasiCtx": "aot.wasi"}
 

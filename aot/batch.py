@@ -60,19 +60,25 @@ def compile_many(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike
     """Compile every input (`.wasm` files, or folders of them) into `out_dir`, `jobs`
     at a time (default: the CPUs available); one `BatchResult` per input, in input
     order.  Failures are reported, not raised: the other modules still compile."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pairs = [(src, out / rel.with_suffix(".so")) for src, rel in expand_inputs(inputs)]
+    return compile_pairs(pairs, options, jobs=jobs, cache=cache, progress=progress)
+
+
+def compile_pairs(pairs: list[tuple[Path, Path]], options=None, *, jobs: int | None = None,
+                  cache: bool = True,
+                  progress: Callable[[BatchResult], None] | None = None) -> list[BatchResult]:
+    """Compile each (wasm, artifact) pair, `jobs` at a time; as `compile_many`."""
     from aot.codegen.options import CompileOptions
     from aot.codegen.pipeline import default_jobs
 
     options = options or CompileOptions()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    pairs = expand_inputs(inputs)
     jobs = max(1, min(jobs or default_jobs(), len(pairs) or 1))
     job_options = json.dumps(dataclasses.asdict(options))
 
     def one(pair: tuple[Path, Path]) -> BatchResult:
-        src, rel = pair
-        dst = out / rel.with_suffix(".so")
+        src, dst = pair
         dst.parent.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
             [sys.executable, "-m", "aot.batch", str(src), str(dst), job_options,
