@@ -16,6 +16,7 @@ from aot.abi.vmctx import Builtin, FuncRef, MemoryDef, TableDef
 from aot.codegen.irutil import gep_bytes, load_at, store_at
 from aot.codegen.llvmtypes import I8, I32, I64, PTR, V128, llvm_type
 from aot.codegen.module_context import ModuleContext
+from aot.codegen.ops import families  # noqa: F401 - registers PURE_OPS (i32.add ...)
 from aot.codegen.ops.memory import check_range
 from aot.codegen.ops.parametric import f32_bits, f64_bits
 from aot.codegen.ops.registry import PURE_OPS

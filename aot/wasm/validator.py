@@ -26,7 +26,8 @@ _REFS = frozenset((FUNCREF, EXTERNREF))
 # An operand of unknown type, popped from the polymorphic stack after unreachable code.
 UNKNOWN = None
 
-# The arithmetic the extended-const proposal allows in constant expressions.
+# The arithmetic the extended-const proposal allows in constant expressions (on by
+# default in wasmtime, as here).
 _EXTENDED_CONST = {0x6A: "i32.add", 0x6B: "i32.sub", 0x6C: "i32.mul",
                    0x7C: "i64.add", 0x7D: "i64.sub", 0x7E: "i64.mul"}
 
@@ -210,7 +211,9 @@ _CONST_TYPES = {
 
 
 def _check_const(expr: list[Instr], expected: ValType, globals_: list, nfuncs: int) -> None:
-    """A constant expression must be one constant instruction of the expected type."""
+    """A constant expression: constant instructions, immutable globals and (extended
+    constant expressions) i32/i64 add, sub and mul, leaving one value of the expected
+    type."""
     stack: list[ValType] = []
     for ins in expr:
         op = ins.op
@@ -229,10 +232,11 @@ def _check_const(expr: list[Instr], expected: ValType, globals_: list, nfuncs: i
                 if ins.imm >= nfuncs:
                     raise CompileError(f"unknown function {ins.imm}", ins.offset)
                 t = FUNCREF
-            elif op in _EXTENDED_CONST:
-                raise proposals.refuse("extended constant expressions",
-                                       f"{_EXTENDED_CONST[op]} in a constant expression",
-                                       "constant expression required", ins.offset)
+            elif op in _EXTENDED_CONST:  # the extended-const proposal, on as in wasmtime
+                t = I32 if _EXTENDED_CONST[op].startswith("i32") else I64
+                if stack[-2:] != [t, t]:
+                    raise CompileError("type mismatch", ins.offset)
+                del stack[-2:]
             else:
                 raise CompileError("constant expression required", ins.offset)
         stack.append(t)

@@ -19,3 +19,16 @@ def suite_dir() -> Path:
 
 def core_scripts() -> list[Path]:
     return sorted((suite_dir() / "core").glob("*.wast"))
+
+
+# The proposals aot implements, whose scripts run beside the core ones.
+PROPOSALS = ("extended-const", "tail-call")
+
+
+def proposal_scripts() -> list[Path]:
+    return [p for name in PROPOSALS for p in sorted((suite_dir() / "proposals" / name).glob("*.wast"))]
+
+
+def script_name(path: Path) -> str:
+    """`i32` for a core script, `tail-call/return_call` for a proposal's."""
+    return path.stem if path.parent.name == "core" else f"{path.parent.name}/{path.stem}"

@@ -22,7 +22,7 @@ import pytest
 
 from .engine import engine_name, load_engine
 from .isolate import run_script
-from .suite import core_scripts, suite_dir
+from .suite import core_scripts, proposal_scripts, script_name, suite_dir
 
 
 def _opt_levels() -> list[int]:
@@ -39,8 +39,9 @@ def _cases() -> list:
     if not scripts:  # one placeholder case, to report the missing suite
         return [pytest.param(None, levels[0], id="suite-missing")]
     return [
-        pytest.param(path, level, id=path.stem if len(levels) == 1 else f"{path.stem}-O{level}")
-        for path in scripts
+        pytest.param(path, level, id=script_name(path) if len(levels) == 1
+                     else f"{script_name(path)}-O{level}")
+        for path in scripts + proposal_scripts()
         for level in levels
     ]
 
@@ -67,7 +68,7 @@ def test_spec(script: Path | None, opt_level: int, spec_report) -> None:
         pytest.fail(eng, pytrace=False)
     isolate = os.environ.get("AOT_SPEC_ISOLATE", "1") != "0"
     commands, result = run_script(script, engine_name(), opt_level, isolate=isolate)
-    spec_report.record(script.stem, opt_level, result.to_json())
+    spec_report.record(script_name(script), opt_level, result.to_json())
     assert result.passed + result.failed + result.skipped == len(commands), "a command was lost"
     if result.failed:
         shown = "\n".join(
