@@ -7,7 +7,10 @@
 
 The first result comes back in the return register; results 2..N are written to
 `ret_area[0..N-2]` (16-byte slots).  `ret_area` is passed only when there are 2 or more
-results.  Functions that cannot escape use LLVM `fastcc` and return an LLVM struct.
+results.  Its LLVM calling convention is `tailcc` (`WASM_CALL_CONV`): a wasm tail call
+(`return_call_indirect`, or `return_call` of an import) through a VMFuncRef is then a
+real tail call whatever module the callee comes from.  Functions that cannot escape use
+LLVM `fastcc` (`tailcc` in a module that makes tail calls) and return an LLVM struct.
 
 **array entry** (host -> wasm, one trampoline per signature, compiled into the artifact)::
 
@@ -35,6 +38,10 @@ references as a pointer (funcref: VMFuncRef*, externref: an opaque host handle).
 from __future__ import annotations
 
 from aot.wasm.types import FuncType
+
+# The LLVM calling convention of every wasm-call function and of every call through a
+# VMFuncRef: one for all artifacts, so tail calls cross modules.
+WASM_CALL_CONV = "tailcc"
 
 # Python ints an i32 argument accepts: its signed and its unsigned spelling (as
 # wasmtime-py).  The portable path and the compiled Python entries both hold to it.

@@ -107,10 +107,11 @@ class _FunctionPointer(ir.values.Value):
 
 
 def indirect_call(
-    b: ir.IRBuilder, fnty: ir.FunctionType, fp: ir.Value, args: list[ir.Value], name: str = ""
+    b: ir.IRBuilder, fnty: ir.FunctionType, fp: ir.Value, args: list[ir.Value], name: str = "",
+    cconv: str | None = None, tail: bool | str = False,
 ) -> ir.Instruction:
     """Call through a function pointer of type `fnty`."""
-    return b.call(_FunctionPointer(fp, fnty), args, name=name)
+    return b.call(_FunctionPointer(fp, fnty), args, name=name, cconv=cconv, tail=tail)
 
 
 def alloca_bytes(b: ir.IRBuilder, size: int, align: int = 16, name: str = "") -> ir.Instruction:

@@ -24,7 +24,7 @@ from aot.wasm.types import FuncType
 
 
 def internal_return_type(ft: FuncType) -> ir.Type:
-    """Return type of a non-escaping (fastcc) function: void, the value, or a struct."""
+    """Return type of a non-escaping (internal) function: void, the value, or a struct."""
     if not ft.results:
         return VOID
     if len(ft.results) == 1:
@@ -113,6 +113,9 @@ class ModuleContext:
         # Type indices named by call_indirect: the artifact has a host-call trampoline
         # for each (`VTable.HOST_TRAMPOLINES_BY_TYPE`).
         self.indirect_types = plan.indirect_types
+        # Internal calls: fastcc, or tailcc (a musttail call may then change signature)
+        # when the module makes tail calls.
+        self.internal_conv = "tailcc" if plan.uses_tail_calls else "fastcc"
         self.internal_funcs: dict[int, ir.Function] = _FunctionDecls(self._declare_internal)
         self.raise_trap = self._define_raise_trap()
 
@@ -131,7 +134,7 @@ class ModuleContext:
         ft = self.func_types[index]
         fnty = ir.FunctionType(internal_return_type(ft), [PTR] + [llvm_type(t) for t in ft.params])
         fn = ir.Function(self.ir, fnty, name=self.func_symbol(index))
-        fn.calling_convention = "fastcc"
+        fn.calling_convention = self.internal_conv
         # Hidden (llvmlite prints a function's linkage string where LLVM takes the
         # visibility too): a link-time symbol of the artifact, never a dynamic one.
         if not self.defines(index):

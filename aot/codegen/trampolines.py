@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
-from aot.abi.signatures import has_ret_area, values_slots
+from aot.abi.signatures import WASM_CALL_CONV, has_ret_area, values_slots
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import (
     INTERRUPT_SENTINEL,
@@ -46,6 +46,7 @@ def declare_wasm_call(mc: ModuleContext, index: int) -> ir.Function:
     unit, a hidden declaration elsewhere."""
     fn = ir.Function(mc.ir, wasm_call_fnty(mc.func_types[index]), name=mc.wasm_call_symbol(index))
     fn.linkage = "hidden"
+    fn.calling_convention = WASM_CALL_CONV
     return fn
 
 
@@ -59,7 +60,11 @@ def define_wasm_call(mc: ModuleContext, index: int) -> ir.Function:
     b = mc.builder(fn, fn.append_basic_block("entry"))
     callee_vmctx = fn.args[0]
     params = list(fn.args[2 : 2 + len(ft.params)])
-    r = b.call(mc.internal_funcs[index], [callee_vmctx, *params], tail=True)
+    internal = mc.internal_funcs[index]
+    # Under tailcc on both sides the wrapper leaves the stack to its function, so a chain
+    # of tail calls through funcrefs stays bounded.
+    musttail = internal.calling_convention == WASM_CALL_CONV and len(ft.results) <= 1
+    r = b.call(internal, [callee_vmctx, *params], tail="musttail" if musttail else True)
     if not ft.results:
         b.ret_void()
     elif len(ft.results) == 1:
@@ -186,7 +191,7 @@ def define_array_entry(mc: ModuleContext, type_index: int) -> ir.Function:
         args = [vmctx, vmctx] + [slot_load(b, values, i, t) for i, t in enumerate(ft.params)]
         if has_ret_area(ft):
             args.append(ret_area)
-        r0 = indirect_call(b, wasm_call_fnty(ft), fp, args)
+        r0 = indirect_call(b, wasm_call_fnty(ft), fp, args, cconv=WASM_CALL_CONV)
         if ft.results:
             slot_store(b, r0, values, 0)
         for i, t in enumerate(ft.results[1:], start=1):
@@ -202,6 +207,7 @@ def define_host_trampoline(mc: ModuleContext, ft: FuncType, name: str,
     `api`, straight to its Python callable: `aot.abi.pyapi`)."""
     fn = ir.Function(mc.ir, wasm_call_fnty(ft), name=name)
     fn.linkage = "internal"
+    fn.calling_convention = WASM_CALL_CONV
     mc.set_function_attrs(fn)
     b = mc.builder(fn, fn.append_basic_block("entry"))
     host_ctx, caller_vmctx = fn.args[0], fn.args[1]

@@ -61,6 +61,9 @@ class UnitPlan:
     # Whether any function, local, table or global has type externref: then compiled
     # code keeps GC roots and stack maps (`aot.codegen.stackmaps`).
     uses_externref: bool = False
+    # Whether any function makes a tail call (return_call*): then every function of the
+    # module uses LLVM's `tailcc`, under which a `musttail` call may change signature.
+    uses_tail_calls: bool = False
 
     @property
     def count(self) -> int:
@@ -134,6 +137,7 @@ def plan_units(module: Module, count: int | None = None) -> UnitPlan:
     for g in module.globals:
         escaping.update(ins.imm for ins in g.init if ins.op == OP_REF_FUNC)
     callees: list[set[int]] = []  # direct callees of each defined function
+    tail_calls = False
     for body in module.codes:
         direct: set[int] = set()
         for ins in body.code:
@@ -141,8 +145,10 @@ def plan_units(module: Module, count: int | None = None) -> UnitPlan:
             if op == OP_CALL or op == OP_RETURN_CALL:
                 if ins.imm >= first:
                     direct.add(ins.imm)
+                tail_calls = tail_calls or op == OP_RETURN_CALL
             elif op == OP_CALL_INDIRECT or op == OP_RETURN_CALL_INDIRECT:
                 indirect.add(ins.imm[0])
+                tail_calls = tail_calls or op == OP_RETURN_CALL_INDIRECT
             elif op == OP_REF_FUNC:
                 escaping.add(ins.imm)
         callees.append(direct)
@@ -165,7 +171,7 @@ def plan_units(module: Module, count: int | None = None) -> UnitPlan:
                     shared.add(callee)
     unit_sizes = [sum(sizes[i - first] for i in r) for r in units]
     return UnitPlan(units, unit_sizes, unit_of, escaping, indirect, shared, copies,
-                    uses_externref(module))
+                    uses_externref(module), tail_calls)
 
 
 def uses_externref(module: Module) -> bool:

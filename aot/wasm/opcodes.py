@@ -1,4 +1,4 @@
-"""Every WebAssembly 2.0 opcode: number, text-format name, immediate kind and, for the
+"""Every WebAssembly 2.0 opcode (and those of the proposals aot implements): number, text-format name, immediate kind and, for the
 operators whose operand types are fixed, their signature.
 
 Numbering follows `aot.wasm.instr`: plain opcodes are one byte, prefixed ones are
@@ -61,6 +61,9 @@ _ROWS: list[tuple] = [
     (0x0F, "return", "none", None),
     (0x10, "call", "func", None),
     (0x11, "call_indirect", "call_indirect", None),
+    # --- tail calls (a proposal wasmtime runs by default) ---
+    (0x12, "return_call", "func", None),
+    (0x13, "return_call_indirect", "call_indirect", None),
     # --- reference ---
     (0xD0, "ref.null", "reftype", None),
     (0xD1, "ref.is_null", "none", None),
@@ -552,6 +555,7 @@ del _info
 # Frequently compared opcodes, named for readability in the decoder and validator.
 UNREACHABLE, NOP, BLOCK, LOOP, IF, ELSE, END = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x0B
 BR, BR_IF, BR_TABLE, RETURN, CALL, CALL_INDIRECT = 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x11
+RETURN_CALL, RETURN_CALL_INDIRECT = 0x12, 0x13
 DROP, SELECT, SELECT_T = 0x1A, 0x1B, 0x1C
 LOCAL_GET, LOCAL_SET, LOCAL_TEE, GLOBAL_GET, GLOBAL_SET = 0x20, 0x21, 0x22, 0x23, 0x24
 I32_CONST, I64_CONST, F32_CONST, F64_CONST = 0x41, 0x42, 0x43, 0x44

@@ -512,6 +512,29 @@ def _call_indirect(fc: _FuncChecker, ins: Instr) -> None:
     fc.stack.extend(ft.results)
 
 
+def _tail_call_results(fc: _FuncChecker, ft: FuncType) -> None:
+    """A tail call returns the callee's results as the caller's own: they must match."""
+    if tuple(ft.results) != tuple(fc.ft.results):
+        raise _err("type mismatch")
+    fc.set_unreachable()
+
+
+def _return_call(fc: _FuncChecker, ins: Instr) -> None:
+    ft = fc.functype(ins.imm)
+    fc.pop_vals(ft.params)
+    _tail_call_results(fc, ft)
+
+
+def _return_call_indirect(fc: _FuncChecker, ins: Instr) -> None:
+    type_index, table_index = ins.imm
+    if fc.table(table_index) != FUNCREF:
+        raise _err("type mismatch")
+    ft = fc.type_(type_index)
+    fc.pop(I32)
+    fc.pop_vals(ft.params)
+    _tail_call_results(fc, ft)
+
+
 def _drop(fc: _FuncChecker, ins: Instr) -> None:
     fc.pop()
 
@@ -638,6 +661,8 @@ _BY_NAME: dict[str, Callable[[_FuncChecker, Instr], None]] = {
     "return": _return,
     "call": _call,
     "call_indirect": _call_indirect,
+    "return_call": _return_call,
+    "return_call_indirect": _return_call_indirect,
     "drop": _drop,
     "global.get": _global_get,
     "global.set": _global_set,

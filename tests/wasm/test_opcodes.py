@@ -66,7 +66,8 @@ def test_every_opcode_encodes_as_its_name() -> None:
 
 
 def test_table_shape() -> None:
-    assert len(OPCODES) == 437
+    assert len(OPCODES) == 437 + 2  # 2.0's and the tail-call proposal's two
+    assert OPCODES_BY_NAME["return_call_indirect"].code == 0x13
     assert sum(1 for c in OPCODES if c & 0xFF0000 == FD) == 236  # all of 2.0's SIMD
     assert sum(1 for c in OPCODES if c & 0xFF0000 == FC) == 18
     assert OPCODES_BY_NAME["select"].code == 0x1B

@@ -111,10 +111,11 @@ def test_function_body_errors(text: str, message: str) -> None:
         ('(module (func) (export "a" (func 0)) (export "a" (func 0)))', "duplicate export name"),
         ('(module (export "a" (func 3)))', "unknown function 3"),
         ('(module (export "a" (global 0)))', "unknown global 0"),
-        (
-            "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
+        (  # extended constant expressions allow add/sub/mul, not division
+            "(module (global i32 (i32.div_u (i32.const 1) (i32.const 2))))",
             "constant expression required",
         ),
+        ("(module (global i32 (i32.add (i32.const 1) (i64.const 2))))", "type mismatch"),
         ("(module (global i32 (i64.const 1)))", "type mismatch"),
         ("(module (global i32 (i32.const 0)) (global i32 (global.get 0)))", "unknown global 0"),
         (

@@ -1,8 +1,11 @@
-"""call and call_indirect.
+"""call and call_indirect, and their tail-call forms return_call and return_call_indirect.
 
-Defined functions are called directly with `fastcc` (their internal form).  Imported
-functions and table entries are called through a VMFuncRef with the wasm-call ABI:
-`R0 f(callee_vmctx, caller_vmctx, params..., ret_area)`."""
+Defined functions are called directly with `fastcc` (their internal form; `tailcc` in a
+module that makes tail calls).  Imported functions and table entries are called through
+a VMFuncRef with the wasm-call ABI: `R0 f(callee_vmctx, caller_vmctx, params...,
+ret_area)`, whose convention is `tailcc` too.  A tail call is an LLVM `musttail` call
+followed by `ret`: under tailcc the callee may take other parameters than the caller,
+and the frame is reused, so tail recursion runs in constant stack."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from collections.abc import Sequence
 
 from llvmlite import ir
 
-from aot.abi.signatures import has_ret_area
+from aot.abi.signatures import WASM_CALL_CONV, has_ret_area
 from aot.abi.traps import TrapCode
 from aot.abi.vmctx import FuncRef, TableDef
 from aot.codegen.function import FunctionTranslator
@@ -18,6 +21,7 @@ from aot.codegen.irutil import gep_bytes, indirect_call, load_at, slot_load
 from aot.codegen.llvmtypes import I32, I64, PTR
 from aot.codegen.module_context import wasm_call_fnty
 from aot.codegen.ops.registry import stateful
+from aot.errors import NotSupportedError
 from aot.wasm.instr import Instr
 from aot.wasm.types import FuncType
 
@@ -42,7 +46,7 @@ def call_funcref(tr: FunctionTranslator, ft: FuncType, callee_vmctx: ir.Value,
         ret_area = tr.ret_area()
         call_args.append(ret_area)
     live = tr.gc.before_call() if tr.gc is not None else None
-    r0 = indirect_call(b, wasm_call_fnty(ft), fp, call_args)
+    r0 = indirect_call(b, wasm_call_fnty(ft), fp, call_args, cconv=WASM_CALL_CONV)
     if live is not None:
         tr.gc.after_call(live)
     if ft.results:
@@ -76,14 +80,12 @@ def call(tr: FunctionTranslator, ins: Instr) -> None:
     push_results(tr, ft, result)
 
 
-@stateful("call_indirect")
-def call_indirect(tr: FunctionTranslator, ins: Instr) -> None:
-    type_index, table_index = ins.imm
+def checked_table_ref(tr: FunctionTranslator, type_index: int, table_index: int,
+                      index: ir.Value) -> ir.Value:
+    """The VMFuncRef at `index` of the table, after call_indirect's three checks: in
+    bounds, not null, of the expected type."""
     mc = tr.mc
-    ft = mc.wasm.types[type_index]
     b = tr.builder
-    index = tr.stack.pop()
-    args = tr.popn(len(ft.params))
     tdef = load_at(tr.entry_builder, tr.vmctx, mc.layout.table(table_index), PTR,
                    mc.tbaa.vmctx, invariant=True)
     length = load_at(b, tdef, TableDef.LENGTH, I64, mc.tbaa.runtime)
@@ -97,5 +99,64 @@ def call_indirect(tr: FunctionTranslator, ins: Instr) -> None:
     actual = load_at(b, ref, FuncRef.TYPE_ID, I32, mc.tbaa.runtime)
     expected = load_at(b, tr.vmctx, mc.layout.type_id(type_index), I32, mc.tbaa.vmctx, invariant=True)
     tr.trap_if(b.icmp_unsigned("!=", actual, expected), TrapCode.BAD_SIGNATURE)
-    fp, callee_vmctx = funcref_fields(tr, ref)
+    return ref
+
+
+@stateful("call_indirect")
+def call_indirect(tr: FunctionTranslator, ins: Instr) -> None:
+    type_index, table_index = ins.imm
+    ft = tr.mc.wasm.types[type_index]
+    index = tr.stack.pop()
+    args = tr.popn(len(ft.params))
+    fp, callee_vmctx = funcref_fields(tr, checked_table_ref(tr, type_index, table_index, index))
     call_funcref(tr, ft, callee_vmctx, fp, args)
+
+
+# --- tail calls ----------------------------------------------------------------------
+
+def _return_result(tr: FunctionTranslator, ft: FuncType, result: ir.Value) -> None:
+    b = tr.builder
+    if ft.results:
+        b.ret(result)
+    else:
+        b.ret_void()
+    tr.mark_unreachable()
+
+
+def tail_call_funcref(tr: FunctionTranslator, ft: FuncType, callee_vmctx: ir.Value,
+                      fp: ir.Value, args: Sequence[ir.Value], what: str) -> None:
+    """Tail-call `fp` with the wasm-call ABI.  Its first result comes back in a register
+    as the caller's (an internal function's) own; the others would land in a ret_area
+    of this frame, which the tail call frees: refused."""
+    if has_ret_area(ft):
+        raise NotSupportedError(f"tail calls: {what} of a function with {len(ft.results)} "
+                                "results", tr.current.offset, tr.func_index)
+    r0 = indirect_call(tr.builder, wasm_call_fnty(ft), fp, [callee_vmctx, tr.vmctx, *args],
+                       cconv=WASM_CALL_CONV, tail="musttail")
+    _return_result(tr, ft, r0)
+
+
+@stateful("return_call")
+def return_call(tr: FunctionTranslator, ins: Instr) -> None:
+    mc = tr.mc
+    idx = ins.imm
+    ft = mc.func_types[idx]
+    args = tr.popn(len(ft.params))
+    if idx < mc.n_imported_funcs:
+        ref = gep_bytes(tr.builder, tr.vmctx, mc.layout.func_ref(idx))
+        fp, callee_vmctx = funcref_fields(tr, ref)
+        tail_call_funcref(tr, ft, callee_vmctx, fp, args, "return_call of an import")
+        return
+    # No GC roots to record: this frame is gone once the callee runs.
+    result = tr.builder.call(mc.internal_funcs[idx], [tr.vmctx, *args], tail="musttail")
+    _return_result(tr, ft, result)
+
+
+@stateful("return_call_indirect")
+def return_call_indirect(tr: FunctionTranslator, ins: Instr) -> None:
+    type_index, table_index = ins.imm
+    ft = tr.mc.wasm.types[type_index]
+    index = tr.stack.pop()
+    args = tr.popn(len(ft.params))
+    fp, callee_vmctx = funcref_fields(tr, checked_table_ref(tr, type_index, table_index, index))
+    tail_call_funcref(tr, ft, callee_vmctx, fp, args, "return_call_indirect")
