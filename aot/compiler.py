@@ -49,11 +49,12 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
     from aot.wasm import parse
 
     data = _read_wasm(wasm)
+    options = options or CompileOptions()
     t = time.perf_counter()
-    module = parse(data)
+    module = parse(data, multi_memory=options.multi_memory)
     decoded = time.perf_counter() - t
     profile = profile if profile is not None else CompileProfile()
-    artifact = compile_module(module, options or CompileOptions(), wasm=data, jobs=jobs,
+    artifact = compile_module(module, options, wasm=data, jobs=jobs,
                               progress=progress, profile=profile, cache=_cache(cache))
     profile.add("decode", decoded)
     profile.wall += decoded
@@ -188,10 +189,11 @@ def _load_bytes(data: bytes, expect: dict | None) -> Module:
         return Module(Artifact(path, data=data, expect=expect))
 
 
-def validate(wasm: WasmSource) -> None:
-    """Check that `wasm` (bytes or a path) is a valid WebAssembly 2.0 module that aot can
-    compile; raise `CompileError` (or `NotSupportedError`) saying what and where if not.
-    Decoding and validation only: no code is generated."""
+def validate(wasm: WasmSource, *, multi_memory: bool = True) -> None:
+    """Check that `wasm` (bytes or a path) is a valid module that aot can compile
+    (WebAssembly 2.0 and the proposals it implements); raise `CompileError` (or
+    `NotSupportedError`) saying what and where if not.  Decoding and validation only: no
+    code is generated."""
     from aot.wasm import parse
 
-    parse(_read_wasm(wasm))
+    parse(_read_wasm(wasm), multi_memory=multi_memory)

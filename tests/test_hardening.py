@@ -54,7 +54,6 @@ def test_unknown_targets_and_cpus_are_refused_without_aborting(tmp_path, args, m
 PROPOSALS = {
     "threads": "(module (memory 1 1 shared))",
     "memory64": "(module (memory i64 1))",
-    "multi-memory": "(module (memory 1) (memory $b 1) (func (drop (i32.load $b (i32.const 0)))))",
     "GC": "(module (type (struct)))",
     "exception handling": "(module (tag) (func (throw 0)))",
     "the component model": "(component)",

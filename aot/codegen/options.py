@@ -40,6 +40,9 @@ class CompileOptions:
     # Keep the module's wasm in the artifact, so that `aot.load(..., rebuild=True)` can
     # recompile it where the artifact cannot run (another aot, another CPU).
     embed_wasm: bool = False
+    # The multi-memory proposal (several memories, memory indices in memory instructions),
+    # on by default as in wasmtime (`Config.wasm_multi_memory`); False: WebAssembly 2.0.
+    multi_memory: bool = True
 
     def __post_init__(self) -> None:
         if target_arch(self.target) not in SUPPORTED_ARCHS:

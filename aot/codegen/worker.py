@@ -66,7 +66,7 @@ def main() -> None:
             t = time.perf_counter()
             # The parent validated the module.  Bodies are decoded unit by unit, and
             # dropped after: a worker holds one unit's instructions at a time.
-            module = decode(wasm, bodies=())
+            module = decode(wasm, bodies=(), multi_memory=job.options.multi_memory)
             decode_time = time.perf_counter() - t
             continue
         _, unit = message

@@ -22,12 +22,12 @@ def __getattr__(name: str):
     return getattr(importlib.import_module(where), name)
 
 
-def parse(data: bytes) -> Module:
+def parse(data: bytes, multi_memory: bool = True) -> Module:
     """Decode and validate a binary module; raises CompileError if it is malformed or
-    invalid."""
+    invalid.  `multi_memory=False`: as WebAssembly 2.0, without that proposal."""
     from aot.wasm.decoder import decode
     from aot.wasm.validator import validate
 
-    module = decode(data)
+    module = decode(data, multi_memory=multi_memory)
     validate(module)
     return module

@@ -140,8 +140,8 @@ def _imm_memarg(data: bytes, pos: int) -> tuple[Any, int]:
         # malformed in 2.0.
         align, pos = read_u32(data, pos)
         if 0x40 <= align < 0x60:
-            raise proposals.refuse("multi-memory", "a memory index in a memory instruction",
-                                   "malformed memop flags", start)
+            raise CompileError("malformed memop flags (a memory index: the multi-memory "
+                               "proposal, which is off)", start)
         if align >= 0x20:
             raise CompileError("malformed memop flags", start)
     offset, pos = read_u32(data, pos)
@@ -151,6 +151,36 @@ def _imm_memarg(data: bytes, pos: int) -> tuple[Any, int]:
 def _imm_memarg_lane(data: bytes, pos: int) -> tuple[Any, int]:
     (align, offset, mem), pos = _imm_memarg(data, pos)
     return (align, offset, mem, data[pos]), pos + 1
+
+
+# --- the multi-memory proposal's encodings: memory indices where 2.0 has zero bytes ---
+
+MEMORY_INDEX_FLAG = 0x40  # in a memarg's alignment field: a memory index follows
+
+
+def _imm_memarg_mm(data: bytes, pos: int) -> tuple[Any, int]:
+    start = pos
+    flags, pos = read_u32(data, pos)
+    if flags >= 2 * MEMORY_INDEX_FLAG:
+        raise CompileError("malformed memop flags", start)
+    memory = 0
+    if flags & MEMORY_INDEX_FLAG:
+        memory, pos = read_u32(data, pos)
+        flags &= ~MEMORY_INDEX_FLAG
+    # An alignment of 2**32 or more is invalid (larger than natural), no longer malformed.
+    offset, pos = read_u32(data, pos)
+    return (flags, offset, memory), pos
+
+
+def _imm_memarg_lane_mm(data: bytes, pos: int) -> tuple[Any, int]:
+    (align, offset, mem), pos = _imm_memarg_mm(data, pos)
+    return (align, offset, mem, data[pos]), pos + 1
+
+
+def _imm_memory_init_mm(data: bytes, pos: int) -> tuple[Any, int]:
+    seg, pos = read_u32(data, pos)
+    memory, pos = read_u32(data, pos)
+    return (seg, memory), pos
 
 
 def _imm_lane(data: bytes, pos: int) -> tuple[Any, int]:
@@ -222,23 +252,38 @@ IMM_READERS: dict[str, ImmReader | None] = {
     "memory_copy": _imm_memory_copy,
 }
 
+IMM_READERS_MULTI_MEMORY: dict[str, ImmReader | None] = {
+    **IMM_READERS,
+    "memarg": _imm_memarg_mm,
+    "memarg_lane": _imm_memarg_lane_mm,
+    "memory": read_u32,
+    "memory_init": _imm_memory_init_mm,
+    "memory_copy": _imm_u32_pair,
+}
+
 # Dispatch tables.  One-byte opcodes: _NO_IMM marks immediate-free ops, a function reads
 # the immediate, None (absent) is an illegal opcode.  Prefixed: (op number, reader).
 _NO_IMM: Any = object()
 _CTRL: Any = object()
-_ONE_BYTE: list[Any] = [None] * 256
-_PREFIXED: dict[int, tuple[int, ImmReader | None]] = {}
-for _code, _info in OPCODES.items():
-    _reader = IMM_READERS[_info.imm]
-    if _code <= 0xFF:
-        _ONE_BYTE[_code] = _NO_IMM if _reader is None else _reader
-    else:
-        _PREFIXED[_code] = (_code, _reader)
-del _code, _info, _reader
 _BLOCKS = (BLOCK, LOOP, IF)
-for _op in (*_BLOCKS, ELSE, END):
-    _ONE_BYTE[_op] = _CTRL  # control structure: handled inline by the decode loop
-del _op
+
+
+def _dispatch_tables(readers: dict[str, ImmReader | None]):
+    one_byte: list[Any] = [None] * 256
+    prefixed: dict[int, tuple[int, ImmReader | None]] = {}
+    for code, info in OPCODES.items():
+        reader = readers[info.imm]
+        if code <= 0xFF:
+            one_byte[code] = _NO_IMM if reader is None else reader
+        else:
+            prefixed[code] = (code, reader)
+    for op in (*_BLOCKS, ELSE, END):
+        one_byte[op] = _CTRL  # control structure: handled inline by the decode loop
+    return one_byte, prefixed
+
+
+# By `Module.multi_memory`: WebAssembly 2.0's encodings, or multi-memory's.
+_TABLES = {False: _dispatch_tables(IMM_READERS), True: _dispatch_tables(IMM_READERS_MULTI_MEMORY)}
 _PREFIXES = (0xFC, 0xFD)
 
 # Block stack entries (what `else` may follow).
@@ -246,10 +291,11 @@ _B_BLOCK, _B_IF, _B_ELSE, _B_LOOP = 0, 1, 2, 3
 
 
 class _Decoder:
-    def __init__(self, data: bytes, bodies: Container[int] | None = None) -> None:
+    def __init__(self, data: bytes, bodies: Container[int] | None = None,
+                 multi_memory: bool = True) -> None:
         self.data = data
         self.r = Reader(data)
-        self.m = Module()
+        self.m = Module(multi_memory=multi_memory)
         self.bodies = bodies  # None: every function body; else only these (by index)
         self.uses_data_index = False  # memory.init / data.drop seen
         self._ftype_cache: dict[tuple, FuncType] = {}
@@ -261,7 +307,7 @@ class _Decoder:
         The returned list includes that final `end`."""
         data = self.data
         types = self.m.types
-        one_byte = _ONE_BYTE
+        one_byte, prefixed = _TABLES[self.m.multi_memory]
         code: list[Instr] = []
         append = code.append
         blocks: list[int] = []
@@ -277,7 +323,7 @@ class _Decoder:
                 elif r is None:
                     if op in _PREFIXES:
                         sub, pos = read_u32(data, pos)
-                        entry = _PREFIXED.get((op << 16) | sub)
+                        entry = prefixed.get((op << 16) | sub)
                         if entry is None:
                             words = f"illegal opcode {op:02x} {sub}"
                             raise (proposals.opcode(op, sub, words, start)
@@ -291,8 +337,11 @@ class _Decoder:
                             imm, pos = rd(data, pos)
                             append(Instr(full, imm, start))
                     else:
+                        # In a constant expression a proposal's one-byte instruction
+                        # (a call, an exception) could not appear either: plainly illegal.
                         words = f"illegal opcode {op:02x}"
-                        raise (proposals.opcode(op, None, words, start)
+                        raise ((proposals.opcode(op, None, words, start)
+                                if func_index is not None else None)
                                or CompileError(words, start))
                 elif r is _CTRL:
                     if op == END:
@@ -708,7 +757,7 @@ def gc_paused() -> Iterator[None]:
 def decode_bodies(module: Module, data: bytes, indices: Iterable[int]) -> None:
     """Decode the bodies of functions `indices` (function index space) of `module`,
     which `decode(data, bodies=...)` left out."""
-    d = _Decoder(bytes(data))
+    d = _Decoder(bytes(data), multi_memory=module.multi_memory)
     d.m = module
     first = module.num_imported_funcs
     with gc_paused():
@@ -717,15 +766,17 @@ def decode_bodies(module: Module, data: bytes, indices: Iterable[int]) -> None:
             module.codes[index - first] = d.func_body(index)
 
 
-def decode(data: bytes, bodies: Container[int] | None = None) -> Module:
+def decode(data: bytes, bodies: Container[int] | None = None,
+           multi_memory: bool = True) -> Module:
     """Decode a binary module.  Raises CompileError on any malformed input.  With
     `bodies`, only the bodies of those functions are decoded (the others are empty and
     unchecked): for a compile worker, which translates a few units of a module its
-    parent has validated."""
+    parent has validated.  `multi_memory=False`: WebAssembly 2.0's encodings (a zero
+    byte where the proposal has a memory index)."""
     data = bytes(data)
     try:
         with gc_paused():
-            return _Decoder(data, bodies).module()
+            return _Decoder(data, bodies, multi_memory).module()
     except IndexError:
         # Every raw `data[pos]` past the end lands here.
         raise CompileError(UNEXPECTED_END, len(data)) from None

@@ -83,6 +83,9 @@ class Module:
     datas: list[DataSegment] = field(default_factory=list)
     customs: list[tuple[str, bytes]] = field(default_factory=list)
     names: Names = field(default_factory=Names)
+    # Decoded and validated with the multi-memory proposal (memory indices in memory
+    # instructions, several memories), or as WebAssembly 2.0 (`CompileOptions`).
+    multi_memory: bool = True
 
     # --- index spaces: imports come first, then definitions (spec §2.5.1) ---
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from aot.errors import CompileError
 from aot.wasm import opcodes as ops
-from aot.wasm import proposals
 from aot.wasm.instr import Instr
 from aot.wasm.module import FuncBody, Module
 from aot.wasm.opcodes import OPCODES, OpInfo
@@ -61,7 +60,7 @@ _EXTRA_BY_IMM = {
     "memarg": "memarg",
     "memarg_lane": "memarg_lane",
     "memory": "memory",
-    "memory_copy": "memory",
+    "memory_copy": "memory_copy",
     "memory_init": "memory_init",
     "data": "data",
     "lane": "lane",
@@ -196,9 +195,8 @@ def validate(module: Module) -> None:
             raise CompileError("duplicate export name")
         seen.add(exp.name)
 
-    if len(c.memories) > 1:
-        raise proposals.refuse("multi-memory", f"{len(c.memories)} memories", "multiple memories",
-                               None)
+    if len(c.memories) > 1 and not m.multi_memory:
+        raise CompileError("multiple memories (the multi-memory proposal is off)")
 
 
 _CONST_TYPES = {
@@ -400,7 +398,12 @@ def _x_memarg_lane(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
 
 
 def _x_memory(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
-    fc.memory(0)
+    fc.memory(ins.imm)
+
+
+def _x_memory_copy(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
+    fc.memory(ins.imm[0])
+    fc.memory(ins.imm[1])
 
 
 def _x_memory_init(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
@@ -426,6 +429,7 @@ _EXTRA_CHECKS: dict[str, Callable[[_FuncChecker, Instr, OpInfo], None]] = {
     "memarg": _x_memarg,
     "memarg_lane": _x_memarg_lane,
     "memory": _x_memory,
+    "memory_copy": _x_memory_copy,
     "memory_init": _x_memory_init,
     "data": _x_data,
     "lane": _x_lane,

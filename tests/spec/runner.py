@@ -131,13 +131,16 @@ def describe(cmd: Command) -> str:
 
 
 class ScriptRunner:
-    def __init__(self, eng: ModuleType, opt_level: int = 2) -> None:
+    def __init__(self, eng: ModuleType, opt_level: int = 2, multi_memory: bool = True) -> None:
         self.eng = eng
         self.opt_level = opt_level
         # AOT_SPEC_UNITS=N: every module split into N codegen units (aot only), so the
         # suite covers calls, wrappers and data across units even for tiny modules.
         units = os.environ.get("AOT_SPEC_UNITS")
         self.compile_options = {"codegen_units": int(units)} if units and eng.__name__ == "aot" else {}
+        if eng.__name__ == "aot":
+            # Off for the core scripts (`suite.multi_memory_for`).
+            self.compile_options["multi_memory"] = multi_memory
         self.store = eng.Store()  # one store per script: instances share state through it
         self.externs = Externs()
         self.registry: dict[str, Any] = {"spectest": spectest_module(eng)}

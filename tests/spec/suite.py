@@ -22,7 +22,7 @@ def core_scripts() -> list[Path]:
 
 
 # The proposals aot implements, whose scripts run beside the core ones.
-PROPOSALS = ("extended-const", "tail-call")
+PROPOSALS = ("extended-const", "tail-call", "multi-memory")
 
 
 def proposal_scripts() -> list[Path]:
@@ -32,3 +32,9 @@ def proposal_scripts() -> list[Path]:
 def script_name(path: Path) -> str:
     """`i32` for a core script, `tail-call/return_call` for a proposal's."""
     return path.stem if path.parent.name == "core" else f"{path.parent.name}/{path.stem}"
+
+
+def multi_memory_for(script: Path) -> bool:
+    """Whether a script runs with the multi-memory proposal: not the core ones, which are
+    WebAssembly 2.0's and test the zero bytes where the proposal puts a memory index."""
+    return script.parent.name != "core"
