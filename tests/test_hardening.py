@@ -57,7 +57,6 @@ PROPOSALS = {
     "GC": "(module (type (struct)))",
     "exception handling": "(module (tag) (func (throw 0)))",
     "the component model": "(component)",
-    "relaxed SIMD": "(module (func (param v128) (result v128) (i32x4.relaxed_trunc_f32x4_s (local.get 0))))",
     "function references": "(module (type $t (func)) (func (param (ref $t))))",
 }
 

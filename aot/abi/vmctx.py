@@ -145,6 +145,9 @@ class Builtin(IntEnum):
     MEMMOVE = 2
     MEMSET = 3
     MEMCPY = 4
+    # libm's fused multiply-add, for relaxed SIMD's madd on a CPU without FMA instructions
+    FMA = 5
+    FMAF = 6
 
 
 BUILTIN_COUNT = len(Builtin)
@@ -156,6 +159,8 @@ BUILTIN_C_SIGNATURES: dict[Builtin, str] = {
     Builtin.MEMMOVE: "void *(void *, void *, size_t)",
     Builtin.MEMSET: "void *(void *, int, size_t)",
     Builtin.MEMCPY: "void *(void *, void *, size_t)",
+    Builtin.FMA: "double(double, double, double)",
+    Builtin.FMAF: "float(float, float, float)",
 }
 
 

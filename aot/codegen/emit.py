@@ -9,7 +9,7 @@ import threading
 
 import llvmlite.binding as llvm
 
-from aot.codegen.options import CompileOptions
+from aot.codegen.options import CompileOptions, target_arch
 from aot.errors import CompileError
 
 _init_lock = threading.Lock()
@@ -47,6 +47,22 @@ def target_machine(options: CompileOptions, triple: str | None = None) -> llvm.T
     return target.create_target_machine(
         cpu=cpu, features=features, opt=options.opt_level, reloc="pic", codemodel="small",
     )
+
+
+# x86-64 CPU levels with FMA instructions (x86-64-v3 and up); other named x86 CPUs are
+# not looked up, and take the portable path where it matters (relaxed SIMD's madd).
+_FMA_LEVELS = frozenset({"x86-64-v3", "x86-64-v4"})
+
+
+@functools.cache
+def has_fma(target: str | None, target_cpu: str | None) -> bool:
+    """Whether code for this target and CPU may use fused multiply-add instructions."""
+    if target_arch(target) in ("aarch64", "arm64"):
+        return True  # part of the base architecture
+    if target_cpu == "native" and target is None:
+        _init_llvm()
+        return bool(llvm.get_host_cpu_features().get("fma"))
+    return target_cpu in _FMA_LEVELS
 
 
 def check_target(options: CompileOptions) -> None:

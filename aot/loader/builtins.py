@@ -56,8 +56,9 @@ _CALLBACKS = {
     b: ffi.callback(BUILTIN_C_SIGNATURES[b], fn)
     for b, fn in {Builtin.MEMORY_GROW: _memory_grow, Builtin.TABLE_GROW: _table_grow}.items()
 }
-# ... and libc's own functions, called directly by compiled code.
-_LIBC = {Builtin.MEMMOVE: "memmove", Builtin.MEMSET: "memset", Builtin.MEMCPY: "memcpy"}
+# ... and the C library's own functions, called directly by compiled code.
+_LIBC = {Builtin.MEMMOVE: "memmove", Builtin.MEMSET: "memset", Builtin.MEMCPY: "memcpy",
+         Builtin.FMA: "fma", Builtin.FMAF: "fmaf"}
 
 
 def _entry(b: Builtin):

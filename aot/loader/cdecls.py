@@ -15,6 +15,8 @@ int madvise(void *addr, size_t length, int advice);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);
+double fma(double x, double y, double z);
+float fmaf(float x, float y, float z);
 void *dlopen(const char *filename, int flags);
 void *dlsym(void *handle, const char *symbol);
 char *dlerror(void);

@@ -518,6 +518,27 @@ _ROWS: list[tuple] = [
     (FD | 0xFD, "i32x4.trunc_sat_f64x2_u_zero", "none", "v:v"),
     (FD | 0xFE, "f64x2.convert_low_i32x4_s", "none", "v:v"),
     (FD | 0xFF, "f64x2.convert_low_i32x4_u", "none", "v:v"),
+    # --- relaxed SIMD (a proposal wasmtime runs by default) ---
+    (FD | 0x100, "i8x16.relaxed_swizzle", "none", "vv:v"),
+    (FD | 0x101, "i32x4.relaxed_trunc_f32x4_s", "none", "v:v"),
+    (FD | 0x102, "i32x4.relaxed_trunc_f32x4_u", "none", "v:v"),
+    (FD | 0x103, "i32x4.relaxed_trunc_f64x2_s_zero", "none", "v:v"),
+    (FD | 0x104, "i32x4.relaxed_trunc_f64x2_u_zero", "none", "v:v"),
+    (FD | 0x105, "f32x4.relaxed_madd", "none", "vvv:v"),
+    (FD | 0x106, "f32x4.relaxed_nmadd", "none", "vvv:v"),
+    (FD | 0x107, "f64x2.relaxed_madd", "none", "vvv:v"),
+    (FD | 0x108, "f64x2.relaxed_nmadd", "none", "vvv:v"),
+    (FD | 0x109, "i8x16.relaxed_laneselect", "none", "vvv:v"),
+    (FD | 0x10A, "i16x8.relaxed_laneselect", "none", "vvv:v"),
+    (FD | 0x10B, "i32x4.relaxed_laneselect", "none", "vvv:v"),
+    (FD | 0x10C, "i64x2.relaxed_laneselect", "none", "vvv:v"),
+    (FD | 0x10D, "f32x4.relaxed_min", "none", "vv:v"),
+    (FD | 0x10E, "f32x4.relaxed_max", "none", "vv:v"),
+    (FD | 0x10F, "f64x2.relaxed_min", "none", "vv:v"),
+    (FD | 0x110, "f64x2.relaxed_max", "none", "vv:v"),
+    (FD | 0x111, "i16x8.relaxed_q15mulr_s", "none", "vv:v"),
+    (FD | 0x112, "i16x8.relaxed_dot_i8x16_i7x16_s", "none", "vv:v"),
+    (FD | 0x113, "i32x4.relaxed_dot_i8x16_i7x16_add_s", "none", "vvv:v"),
 ]
 
 

@@ -24,7 +24,6 @@ OPCODES = {
 }
 # Prefixed opcodes: (prefix, first, last) ranges.
 PREFIXED = (
-    (0xFD, 0x100, 0x113, "relaxed SIMD"),
     (0xFC, 0x13, 0x16, "wide arithmetic"),
 )
 # Value type bytes of typed references and GC types.

@@ -14,5 +14,6 @@ import aot.codegen.ops.simd_float  # noqa: F401
 import aot.codegen.ops.simd_int  # noqa: F401
 import aot.codegen.ops.simd_lanes  # noqa: F401
 import aot.codegen.ops.simd_memory  # noqa: F401
+import aot.codegen.ops.simd_relaxed  # noqa: F401
 import aot.codegen.ops.table  # noqa: F401
 import aot.codegen.ops.variable  # noqa: F401
