@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from aot.errors import ArtifactError, CompileError, IncompatibleArtifactError
 from aot.loader import Artifact, Module
+from aot.loader.artifact import artifact_from_bytes
 
 if TYPE_CHECKING:
     from aot.cache import Cache
@@ -179,14 +180,7 @@ def _read_artifact(path) -> bytes:
 
 
 def _load_bytes(data: bytes, expect: dict | None) -> Module:
-    import tempfile
-
-    # The loader maps files; the mapping outlives the file (as for uncached compiles).
-    with tempfile.TemporaryDirectory(prefix="aot-") as tmp:
-        path = os.path.join(tmp, "module.so")
-        with open(path, "wb") as f:
-            f.write(data)
-        return Module(Artifact(path, data=data, expect=expect))
+    return Module(artifact_from_bytes(data, expect))
 
 
 def validate(wasm: WasmSource, *, multi_memory: bool = True) -> None:

@@ -105,3 +105,16 @@ def test_an_artifact_of_another_aot_is_refused_or_rebuilt_from_its_wasm(tmp_path
     plain.write_bytes(_from_another_aot(aot.compile_artifact(wasm)))
     with pytest.raises(aot.ArtifactError, match="compiled without embed_wasm"):
         aot.load(plain, rebuild=True)
+
+
+def test_a_module_serializes_to_bytes_that_deserialize_elsewhere(tmp_path):
+    module = aot.compile(wat('(module (func (export "seven") (result i32) (i32.const 7)))'))
+    data = module.serialize()
+    assert aot.Module.deserialize(data).instantiate().exports.seven() == 7
+    assert aot.load(data).instantiate().exports.seven() == 7
+    damaged = bytearray(data)
+    damaged[len(damaged) // 3] ^= 1
+    with pytest.raises(aot.ArtifactError, match="checksum"):
+        aot.Module.deserialize(bytes(damaged))
+    with pytest.raises(aot.IncompatibleArtifactError, match="fuel"):
+        aot.Module.deserialize(data, fuel=True)

@@ -25,6 +25,7 @@ from aot.abi.fingerprint import (
     is_verified,
     mark_verified,
     parse_tail,
+    read_trailer,
 )
 from aot.abi.metadata import LazyNames, ModuleDesc, decode_metadata
 from aot.abi.pyapi import PYAPI_SIZE
@@ -81,6 +82,15 @@ class Artifact:
         fd = getattr(self, "_fd", None)
         if fd is not None:
             os.close(fd)
+
+    def serialize(self) -> bytes:
+        """The artifact's bytes, as loaded: refused if the file changed since."""
+        data = bytes(self._data)
+        try:
+            read_trailer(data)
+        except TrailerError as exc:
+            raise ArtifactError(f"{self.path}: changed since it was loaded ({exc})") from None
+        return data
 
     @property
     def _data(self):
@@ -374,6 +384,19 @@ def _open(path: str) -> int:
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise ArtifactError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def artifact_from_bytes(data: bytes, expect: dict | None = None) -> Artifact:
+    """An artifact given as bytes (from `compile_artifact`, `Module.serialize` or a
+    database).  The loader maps files: the bytes go to a private temporary file, whose
+    mapping outlives it."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="aot-") as tmp:
+        path = os.path.join(tmp, "module.so")
+        with open(path, "wb") as f:
+            f.write(data)
+        return Artifact(path, data=data, expect=expect)
 
 
 def _read_fd(path: str, fd: int):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aot.abi.metadata import ExportDesc, ImportDesc
-from aot.loader.artifact import Artifact
+from aot.loader.artifact import Artifact, artifact_from_bytes
 from aot.loader.ffi import INIT_C_TYPE, ffi
 from aot.loader.instance import Instance
 from aot.loader.store import Store
@@ -41,6 +41,18 @@ class Module:
     @property
     def exports(self) -> list[ExportDesc]:
         return list(self._artifact.desc.exports)
+
+    def serialize(self) -> bytes:
+        """The compiled artifact's bytes (wasmtime's `Module.serialize`): store them
+        anywhere, load them with `aot.load(bytes)` or `Module.deserialize`."""
+        return self._artifact.serialize()
+
+    @classmethod
+    def deserialize(cls, data: bytes | bytearray | memoryview, **expect) -> Module:
+        """A module from `serialize()`'s bytes, checked like a file: refused with
+        `ArtifactError` when damaged, foreign or built for something this process cannot
+        run.  Keyword arguments name compile options it must have, as `aot.load`'s."""
+        return cls(artifact_from_bytes(bytes(data), expect or None))
 
     def instantiate(self, imports: Mapping[str, Mapping[str, Any]] | None = None, *,
                     store: Store | None = None) -> Instance:
