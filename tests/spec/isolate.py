@@ -48,7 +48,7 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
         # Imported once in the server, so each child starts without importing anything.
-        _context.set_forkserver_preload([f"{__package__}.runner", "aot"])
+        _context.set_forkserver_preload([f"{__package__}.runner", "aot", "aot.wat"])
     return _context
 
 
