@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from aot.wat.cursor import ID, KW, Cursor
+from aot.wat.cursor import EOF, ID, KW, STR, Cursor
 from aot.wat.encoder import encode
 from aot.wat.errors import WatError
 from aot.wat.lexer import block_comment_end, tokenize
@@ -41,10 +41,10 @@ def wat2wasm(text: str | bytes) -> bytes:
         if c.kinds[j] == KW and c.values[j] in ("binary", "quote"):
             c.i = j + 1
             parts = []
-            while c.at("str"):
+            while c.at(STR):
                 parts.append(c.string())
             c.close()
-            if not c.at("eof"):
+            if not c.at(EOF):
                 raise c.unexpected()
             data = b"".join(parts)
             if c.values[j] == "binary":

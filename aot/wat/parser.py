@@ -293,7 +293,7 @@ class ModuleParser:
         c.close()
         c.close()
 
-    def _import_entry(self, head: str | bytes, kind: str, index: int) -> None:
+    def _import_entry(self, head: bytes, kind: str, index: int) -> None:
         if kind == "func":
             use = typeuse(self.c, self.type_index, allow_names=True)
             desc = uleb(self.typeuse_index(use))
