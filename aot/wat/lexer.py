@@ -46,6 +46,7 @@ FLOAT = re.compile(
     rf"|0x{_HEXNUM}(?:\.(?:{_HEXNUM})?)?(?:[pP][+-]?{_NUM})?"
     rf"|inf|nan(?::0x{_HEXNUM})?)"
 )
+_ONE_STRING = re.compile(_STRING, re.DOTALL)
 _PLAIN_ID = re.compile(rf"\$[{_IDCHAR}]+")
 _STRING_ID = re.compile(rf"\$({_STRING})")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -54,7 +55,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 class Tokens:
     """The token lists of one text, and the text itself for error positions."""
 
-    __slots__ = ("text", "kinds", "values", "offsets", "close", "_lines")
+    __slots__ = ("text", "kinds", "values", "offsets", "close")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -62,7 +63,6 @@ class Tokens:
         self.values: list[str] = []
         self.offsets: list[int] = []
         self.close: dict[int, int] = {}  # index of `(` -> index of its `)` (or of EOF)
-        self._lines: list[int] | None = None
 
     def after(self, i: int) -> int:
         """The token after the group opening at `i` (the EOF token if it is unclosed)."""
@@ -136,7 +136,7 @@ def tokenize(text: str) -> Tokens:
 def _atom(toks: Tokens, atom: str, start: int) -> tuple[str, str]:
     first = atom[0]
     if first == '"':
-        if _string_end(atom) == len(atom):
+        if _ONE_STRING.fullmatch(atom):
             return STR, atom[1:-1]
     elif first == "$":
         if '"' not in atom and _PLAIN_ID.fullmatch(atom):
@@ -152,11 +152,6 @@ def _atom(toks: Tokens, atom: str, start: int) -> tuple[str, str]:
         if first in "0123456789+-" and FLOAT.fullmatch(atom):  # FLOAT includes the integers
             return NUM, atom
     raise toks.error(f"unknown operator {atom}", start)
-
-
-def _string_end(atom: str) -> int:
-    m = re.match(_STRING, atom)
-    return m.end() if m else -1
 
 
 def block_comment_end(text: str, start: int) -> int | None:

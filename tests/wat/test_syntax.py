@@ -9,6 +9,7 @@ import struct
 import pytest
 import wasmtime
 
+import aot
 from aot.wasm import decode, parse
 from aot.wasm.opcodes import PROPOSAL_OPCODES_BY_NAME
 from aot.wasm.types import ValType
@@ -105,6 +106,10 @@ ABBREVIATIONS = {
                               ' (table.init 0 (i32.const 0) (i32.const 0) (i32.const 0))'
                               ' (drop (table.grow (ref.null func) (i32.const 1)))))',
     "start": '(module (func $s) (start $s))',
+    "string ids": '(module $"my module" (func $"a b" (param $"x" i32) (call $"a b"'
+                  ' (local.get $"x"))))',
+    "import param names": '(module (import "m" "f" (func $f (param $a i32) (param i64)))'
+                          ' (func $g (import "m" "g") (param $b f32)))',
     "bare fields": '(func (export "f")) (memory 1)',
     "comments": '(module ;; line\n (; block (; nested ;) ;) (func (;inside;) nop ;; x\n))',
     "custom sections": '(module (@custom "a" "x") (@custom "b" (before first) "y")'
@@ -232,6 +237,20 @@ def test_text_as_bytes() -> None:
     assert wat2wasm(b"(module (func))") == same("(module (func))")
 
 
+def test_a_megabyte_parses_in_linear_time() -> None:
+    """About 1 MB of text; a parser with quadratic steps would take minutes, not this."""
+    import time
+
+    func = ('(func (param $x i32) (result i32) (local $t i64) (block $b (loop $l (br_if $b'
+            ' (i32.eqz (local.get $x))) (local.set $x (i32.sub (local.get $x) (i32.const 1)))'
+            ' (local.set $t (i64.add (local.get $t) (i64.const -123456789))) (br $l)))'
+            ' (f64.const 0x1.8p3) drop local.get $x)\n')
+    text = "(module " + func * (1_000_000 // len(func)) + ")"
+    start = time.perf_counter()
+    wat2wasm(text)
+    assert time.perf_counter() - start < 15
+
+
 def test_deep_nesting_costs_no_recursion() -> None:
     depth = 20000
     flat = "(module (func " + "block " * depth + "end " * depth + "))"
@@ -291,6 +310,17 @@ def test_every_proposal_instruction_encodes_as_wasmtime_does(name: str) -> None:
     imm = {"func": "0", "call_indirect": "(type 0)", "memarg": "", "fence": "", "none": ""}
     same("(module (type (func)) (memory 1) (table 1 funcref)"
          f" (func {name} {imm[info.imm]}))")
+
+
+def test_proposal_instructions_are_not_decoded() -> None:
+    """The proposal rows are the text format's: their opcodes are none of the decoder's,
+    which keeps refusing them by name."""
+    from aot.wasm.opcodes import OPCODES
+
+    assert not {info.code for info in PROPOSAL_OPCODES_BY_NAME.values()} & set(OPCODES)
+    with pytest.raises(aot.NotSupportedError, match="relaxed SIMD"):
+        aot.validate(wat2wasm("(module (func (param v128) (result v128)"
+                              " (i8x16.relaxed_swizzle (local.get 0) (local.get 0))))"))
 
 
 def test_every_immediate_kind_has_a_reader() -> None:
