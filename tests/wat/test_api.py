@@ -68,3 +68,13 @@ def test_proposals_parse_then_the_compiler_refuses_them() -> None:
 )
 def test_is_text(source: str | bytes, text: bool) -> None:
     assert is_text(source) is text
+
+
+def test_names_reach_backtraces() -> None:
+    module = aot.compile("""(module $calc
+      (func $divide (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+      (func $outer (export "f") (param i32) (result i32) (call $divide (local.get 0))))""")
+    with pytest.raises(aot.Trap) as info:
+        module.instantiate().exports.f(0)
+    assert [f"{f.module_name}!{f.func_name}" for f in info.value.frames] == [
+        "calc!divide", "calc!outer"]
