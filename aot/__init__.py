@@ -4,6 +4,7 @@
     module = aot.compile(open("add.wasm", "rb").read())   # or aot.load("add.so")
     instance = module.instantiate({"env": {"log": print}})
     instance.exports.add(1, 2)
+    aot.compile('(module (func (export "one") (result i32) i32.const 1))')  # text too
 """
 
 from aot.abi.traps import TrapCode
@@ -28,15 +29,15 @@ __all__ = [
     "GlobalType", "IncompatibleArtifactError", "Instance", "Limits", "LinkError", "Linker", "Memory", "MemoryType", "Module",
     "NotSupportedError", "ResourceLimitError", "Store", "StoreLimits", "Table", "TableType", "Trap", "TrapCode", "ValType", "WasiConfig", "WasiCtx",
     "compile", "compile_artifact", "compile_file", "compile_many", "load", "load_package_artifact", "validate",
-    "__version__",
+    "wat2wasm", "__version__",
 ]
 
-# The compiler (LLVM) and WASI are imported on first use: a process that only loads
-# artifacts never pays for them.
+# The compiler (LLVM), the text format and WASI are imported on first use: a process that
+# only loads artifacts never pays for them.
 _COMPILER = {"compile": "aot.compiler", "compile_artifact": "aot.compiler",
              "compile_many": "aot.batch", "load_package_artifact": "aot.packaging",
              "compile_file": "aot.compiler", "CompileOptions": "aot.codegen.options",
-             "WasiConfig": "aot.wasi", "WasiCtx": "aot.wasi"}
+             "WasiConfig": "aot.wasi", "WasiCtx": "aot.wasi", "wat2wasm": "aot.wat"}
 
 
 def __getattr__(name: str):

@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         "module, compiled -j at a time; a module that fails is named on stderr, the others "
         "still compile, and the exit status is 1.",
     )
-    c.add_argument("input", nargs="+", help="the .wasm module(s), or folders of them")
+    c.add_argument("input", nargs="+",
+                   help="the .wasm (or .wat) module(s), or folders of .wasm modules")
     c.add_argument("-o", "--output", help="artifact to write (default: INPUT with .so), or the "
                                           "folder for several inputs")
     c.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
@@ -118,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "decimal or 0x-hex, floats accept inf and nan. A module that imports "
         "wasi_snapshot_preview1 gets WASI either way.",
     )
-    r.add_argument("file", help="a .wasm module or a compiled artifact")
+    r.add_argument("file", help="a .wasm or .wat module, or a compiled artifact")
     r.add_argument("--invoke", metavar="NAME", help="the exported function to call")
     r.add_argument("args", nargs="*", help="the program's arguments, or NAME's arguments")
     r.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
@@ -274,10 +275,16 @@ def _load_any(path: str, opt_level: int):
 
     with open(path, "rb") as f:
         magic = f.read(4)
-    if magic == WASM_MAGIC:
+    if magic == WASM_MAGIC or path.endswith(".wat"):
         return aot.compile(path, opt_level=opt_level)
     if magic != b"\x7fELF":
-        raise AotError(f"{path}: neither a WebAssembly module nor an aot artifact")
+        from aot.wat import is_text
+
+        with open(path, "rb") as f:
+            if is_text(f.read()):
+                return aot.compile(path, opt_level=opt_level)
+        raise AotError(f"{path}: neither a WebAssembly module (binary or text) nor an aot "
+                       "artifact")
     return aot.load(path)
 
 

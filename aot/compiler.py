@@ -19,13 +19,28 @@ WasmSource = bytes | bytearray | memoryview | str | os.PathLike
 
 
 def _read_wasm(wasm: WasmSource) -> bytes:
+    """The module's binary.  Text is converted (`aot.wat`): a `str` whose first token is
+    `(` (after whitespace and comments; any other `str` is a path), bytes that are not
+    binary wasm but read as such text (as wasmtime's `Module` takes them), and files
+    named `.wat` or holding such text."""
+    from aot.wat import WatError, is_text, wat2wasm
+
     if isinstance(wasm, (bytes, bytearray, memoryview)):
-        return bytes(wasm)
+        data = bytes(wasm)
+        return wat2wasm(data) if is_text(data) else data
+    if isinstance(wasm, str) and is_text(wasm):
+        return wat2wasm(wasm)
     path = Path(wasm)
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise CompileError(f"cannot read {path}: {exc.strerror}") from exc
+    if path.suffix == ".wat" or is_text(data):
+        try:
+            return wat2wasm(data)
+        except WatError as exc:
+            raise WatError(exc.reason, exc.line, exc.column, path=str(path)) from None
+    return data
 
 
 def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
@@ -87,7 +102,7 @@ def _cache(cache: bool | str | os.PathLike | Cache | None) -> Cache | None:
 def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
             cache: bool | str | os.PathLike | Cache = True, jobs: int | None = None,
             **options) -> Module:
-    """Compile a wasm module (bytes or a path) and load it, ready to instantiate.
+    """Compile a wasm module (bytes, text or a path) and load it, ready to instantiate.
 
     The code is for this machine's CPU (`target_cpu="native"`, like wasmtime's
     `Module`); artifacts meant to travel come from `compile_file` / `aot compile`, which
@@ -184,7 +199,7 @@ def _load_bytes(data: bytes, expect: dict | None) -> Module:
 
 
 def validate(wasm: WasmSource, *, multi_memory: bool = True) -> None:
-    """Check that `wasm` (bytes or a path) is a valid module that aot can compile
+    """Check that `wasm` (bytes, text or a path) is a valid module that aot can compile
     (WebAssembly 2.0 and the proposals it implements); raise `CompileError` (or
     `NotSupportedError`) saying what and where if not.  Decoding and validation only: no
     code is generated."""

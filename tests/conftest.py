@@ -1,5 +1,6 @@
 """Shared helpers: modules are written in the text format and turned into binary with
-wasmtime's wat2wasm (a test dependency; the text parser is not aot's)."""
+wasmtime's wat2wasm (a test dependency), so that the compiler's tests do not rest on aot's
+own text parser (`aot.wat`, tested against that same wat2wasm in tests/wat)."""
 
 from __future__ import annotations
 

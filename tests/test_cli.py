@@ -77,3 +77,17 @@ def test_cross_compile_and_inspect_without_loading(tmp_path, capsys):
     assert "bounds_checks=explicit" in text and "fib  (func 0)" in text
     assert main(["run", str(out), "--invoke", "fib", "1"]) == EXIT_ERROR
     assert "compiled for aarch64-linux-gnu, this machine is x86_64" in capsys.readouterr().err
+
+
+def test_compile_and_run_text_modules(tmp_path, capsys):
+    source = tmp_path / "add.wat"
+    source.write_text('(module (func (export "add") (param i32 i32) (result i32)\n'
+                      "  local.get 0 local.get 1 i32.add))")
+    assert main(["compile", str(source)]) == EXIT_OK
+    assert main(["run", str(tmp_path / "add.so"), "--invoke", "add", "2", "3"]) == EXIT_OK
+    assert main(["run", str(source), "--invoke", "add", "4", "5"]) == EXIT_OK
+    assert capsys.readouterr().out == "5\n9\n"
+    bad = tmp_path / "bad.wat"
+    bad.write_text("(module\n  (func i32.ad))")
+    assert main(["compile", str(bad)]) == EXIT_ERROR
+    assert f"{bad}: line 2, column 9: unknown operator i32.ad" in capsys.readouterr().err

@@ -38,7 +38,7 @@ def run_script(
         from .engine import load_engine
 
         return commands, ScriptRunner(load_engine(engine), opt_level,
-                                      multi_memory_for(path)).run(commands)
+                                      multi_memory=multi_memory_for(path)).run(commands)
     return commands, _run_in_child(path, commands, engine, opt_level, timeout or command_timeout())
 
 
@@ -50,7 +50,7 @@ def _forkserver() -> multiprocessing.context.ForkServerContext:
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
         # Imported once in the server, so each child starts without importing anything.
-        _context.set_forkserver_preload([f"{__package__}.runner", "aot"])
+        _context.set_forkserver_preload([f"{__package__}.runner", "aot", "aot.wat"])
     return _context
 
 
@@ -113,7 +113,8 @@ def _child_main(path: str, engine: str, opt_level: int, sender: Connection) -> N
     try:
         from .engine import load_engine
 
-        runner = ScriptRunner(load_engine(engine), opt_level, multi_memory_for(Path(path)))
+        runner = ScriptRunner(load_engine(engine), opt_level,
+                              multi_memory=multi_memory_for(Path(path)))
         commands = parse_file(path)
     except BaseException:
         sender.send(traceback.format_exc())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -33,7 +34,7 @@ from .wast import (
     Register,
 )
 
-TEXT_FORMAT_REASON = "text format (module quote) is not aot's"
+TEXT_FORMAT_REASON = "text format (module quote): the reference backend's wat2wasm is not tested"
 MAX_LISTED = 20  # failures / message mismatches kept per file
 
 
@@ -131,9 +132,20 @@ def describe(cmd: Command) -> str:
 
 
 class ScriptRunner:
-    def __init__(self, eng: ModuleType, opt_level: int = 2, multi_memory: bool = True) -> None:
+    """Runs commands on `eng`.  Text modules are converted by `wat2wasm`: by default aot's
+    own parser (`aot.wat2wasm`) when the engine is aot, which then also has to reject the
+    malformed `module quote` texts; wasmtime's for the reference backend, which skips
+    those (they would test wasm-tools, not the runner).  `multi_memory=False` for the
+    core scripts (`suite.multi_memory_for`)."""
+
+    def __init__(self, eng: ModuleType, opt_level: int = 2,
+                 wat2wasm: Callable[[str], bytes] | None = None,
+                 multi_memory: bool = True) -> None:
         self.eng = eng
         self.opt_level = opt_level
+        if wat2wasm is None and eng.__name__ == "aot":
+            wat2wasm = eng.wat2wasm
+        self.wat2wasm = wat2wasm
         # AOT_SPEC_UNITS=N: every module split into N codegen units (aot only), so the
         # suite covers calls, wrappers and data across units even for tiny modules.
         units = os.environ.get("AOT_SPEC_UNITS")
@@ -221,8 +233,12 @@ class ScriptRunner:
         return self.named[name]
 
     def _binary(self, mod: ModuleDef) -> bytes:
+        """The module's binary.  With aot's parser, a text it refuses raises its
+        CompileError (a quote module's text may itself be `(module ...)` or fields)."""
         if mod.form == "binary":
             return mod.binary
+        if self.wat2wasm is not None:
+            return self.wat2wasm(mod.text)
         try:
             return wasmtime.wat2wasm(_escape_confusables(mod.wat()))
         except wasmtime.WasmtimeError as e:
@@ -289,9 +305,10 @@ class ScriptRunner:
     # ---- module assertions ------------------------------------------------------------
 
     def _assert_rejected(self, cmd: AssertModule) -> str | None:
-        """assert_invalid / assert_malformed: aot.compile must raise CompileError."""
+        """assert_invalid / assert_malformed: aot.compile must raise CompileError; a
+        malformed text must already be refused by the text parser (or else by aot)."""
         mod = cmd.module
-        if mod.form == "quote" and cmd.keyword == "assert_malformed":
+        if mod.form == "quote" and cmd.keyword == "assert_malformed" and self.wat2wasm is None:
             raise Skip(TEXT_FORMAT_REASON)
         try:
             wasm = self._binary(mod)
@@ -299,6 +316,13 @@ class ScriptRunner:
             if cmd.keyword == "assert_malformed":
                 raise Skip(TEXT_FORMAT_REASON) from None
             raise
+        except self.eng.NotSupportedError as e:
+            raise Skip(f"not supported: {e.feature}") from None
+        except self.eng.CompileError as e:
+            if cmd.keyword != "assert_malformed":
+                raise Fail(f"the text parser refused an {cmd.keyword} module: "
+                           f"{_first_line(e)}") from None
+            return _mismatch(cmd.message, e)
         try:
             self.eng.compile(wasm, opt_level=self.opt_level, **self.compile_options)
         except self.eng.NotSupportedError as e:

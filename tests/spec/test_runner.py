@@ -26,9 +26,10 @@ def _partial_engine() -> types.ModuleType:
     return eng
 
 
-def run(script: str) -> tuple[Result, list[str]]:
-    """Run a script; also return each command's outcome: "pass", "fail" or "skip: reason"."""
-    runner = ScriptRunner(_partial_engine())
+def run(script: str, wat2wasm=None) -> tuple[Result, list[str]]:
+    """Run a script; also return each command's outcome: "pass", "fail" or "skip: reason".
+    `wat2wasm` converts the text modules (default: wasmtime's, as for this backend)."""
+    runner = ScriptRunner(_partial_engine(), wat2wasm=wat2wasm)
     outcomes = []
     for cmd in parse(script):
         outcome = runner.run_command(cmd)
@@ -86,6 +87,30 @@ def test_module_assertions() -> None:
     ]  # fmt: skip
     assert result.message_mismatch == 1
     assert result.mismatches[0]["expected"] == "words the engine does not use"
+
+
+def test_quote_modules_run_with_aots_text_parser() -> None:
+    """With aot's parser (the default for the aot engine), quote modules are converted by
+    it, and a malformed one must be refused by it (or by the engine) with the words."""
+    from aot.wat import wat2wasm
+
+    result, outcomes = run(r"""
+    (assert_malformed (module quote "(func") "unexpected end")
+    (assert_malformed (module quote "(func i32.ad)") "unknown operator")
+    (assert_malformed (module quote "(func i32.ad)") "other words")
+    (assert_malformed (module quote "(func)") "unexpected token")
+    (assert_malformed (module quote "(module (func $a) (start $a) (start $a))")
+      "multiple start sections")
+    (assert_malformed (module quote "(memory 1) (func (drop (i32.load align=3 (i32.const 0))))")
+      "alignment")
+    (module $Q quote "(func (export \"f\") (result i32) i32.const 7)")
+    (assert_return (invoke $Q "f") (i32.const 7))
+    (assert_invalid (module (func (result i32) i32.const 0 i32.const 1)) "type mismatch")
+    """, wat2wasm=wat2wasm)
+    assert outcomes == ["pass", "pass", "pass", "fail", "pass", "pass", "pass", "pass", "pass"]
+    assert "compiled without error" in result.failures[0]["reason"]
+    assert result.message_mismatch == 1
+    assert result.mismatches[0]["actual"].endswith("unknown operator i32.ad")
 
 
 VALUES = """
