@@ -500,20 +500,30 @@ def _return(fc: _FuncChecker, ins: Instr) -> None:
     fc.set_unreachable()
 
 
-def _call(fc: _FuncChecker, ins: Instr) -> None:
+def _called(fc: _FuncChecker, ins: Instr) -> FuncType:
+    """call's and return_call's callee type, its parameters popped."""
     ft = fc.functype(ins.imm)
     fc.pop_vals(ft.params)
-    fc.stack.extend(ft.results)
+    return ft
 
 
-def _call_indirect(fc: _FuncChecker, ins: Instr) -> None:
+def _called_indirect(fc: _FuncChecker, ins: Instr) -> FuncType:
+    """call_indirect's and return_call_indirect's type, the index and parameters popped."""
     type_index, table_index = ins.imm
     if fc.table(table_index) != FUNCREF:
         raise _err("type mismatch")
     ft = fc.type_(type_index)
     fc.pop(I32)
     fc.pop_vals(ft.params)
-    fc.stack.extend(ft.results)
+    return ft
+
+
+def _call(fc: _FuncChecker, ins: Instr) -> None:
+    fc.stack.extend(_called(fc, ins).results)
+
+
+def _call_indirect(fc: _FuncChecker, ins: Instr) -> None:
+    fc.stack.extend(_called_indirect(fc, ins).results)
 
 
 def _tail_call_results(fc: _FuncChecker, ft: FuncType) -> None:
@@ -524,19 +534,11 @@ def _tail_call_results(fc: _FuncChecker, ft: FuncType) -> None:
 
 
 def _return_call(fc: _FuncChecker, ins: Instr) -> None:
-    ft = fc.functype(ins.imm)
-    fc.pop_vals(ft.params)
-    _tail_call_results(fc, ft)
+    _tail_call_results(fc, _called(fc, ins))
 
 
 def _return_call_indirect(fc: _FuncChecker, ins: Instr) -> None:
-    type_index, table_index = ins.imm
-    if fc.table(table_index) != FUNCREF:
-        raise _err("type mismatch")
-    ft = fc.type_(type_index)
-    fc.pop(I32)
-    fc.pop_vals(ft.params)
-    _tail_call_results(fc, ft)
+    _tail_call_results(fc, _called_indirect(fc, ins))
 
 
 def _drop(fc: _FuncChecker, ins: Instr) -> None:

@@ -61,16 +61,23 @@ def funcref_fields(tr: FunctionTranslator, ref: ir.Value) -> tuple[ir.Value, ir.
     return (load_at(b, ref, FuncRef.WASM_CALL, PTR, tb), load_at(b, ref, FuncRef.VMCTX, PTR, tb))
 
 
+def imported_callee(tr: FunctionTranslator, idx: int) -> tuple[ir.Value, ir.Value] | None:
+    """(wasm_call, vmctx) of function `idx` when it is imported (called through its
+    VMFuncRef), None when it is defined here (called directly)."""
+    if idx >= tr.mc.n_imported_funcs:
+        return None
+    return funcref_fields(tr, gep_bytes(tr.builder, tr.vmctx, tr.mc.layout.func_ref(idx)))
+
+
 @stateful("call")
 def call(tr: FunctionTranslator, ins: Instr) -> None:
     mc = tr.mc
     idx = ins.imm
     ft = mc.func_types[idx]
     args = tr.popn(len(ft.params))
-    if idx < mc.n_imported_funcs:
-        ref = gep_bytes(tr.builder, tr.vmctx, mc.layout.func_ref(idx))
-        fp, callee_vmctx = funcref_fields(tr, ref)
-        call_funcref(tr, ft, callee_vmctx, fp, args)
+    imported = imported_callee(tr, idx)
+    if imported is not None:
+        call_funcref(tr, ft, imported[1], imported[0], args)
         return
     fn = mc.internal_funcs[idx]
     live = tr.gc.before_call() if tr.gc is not None else None
@@ -142,10 +149,9 @@ def return_call(tr: FunctionTranslator, ins: Instr) -> None:
     idx = ins.imm
     ft = mc.func_types[idx]
     args = tr.popn(len(ft.params))
-    if idx < mc.n_imported_funcs:
-        ref = gep_bytes(tr.builder, tr.vmctx, mc.layout.func_ref(idx))
-        fp, callee_vmctx = funcref_fields(tr, ref)
-        tail_call_funcref(tr, ft, callee_vmctx, fp, args, "return_call of an import")
+    imported = imported_callee(tr, idx)
+    if imported is not None:
+        tail_call_funcref(tr, ft, imported[1], imported[0], args, "return_call of an import")
         return
     # No GC roots to record: this frame is gone once the callee runs.
     result = tr.builder.call(mc.internal_funcs[idx], [tr.vmctx, *args], tail="musttail")
