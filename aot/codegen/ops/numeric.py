@@ -13,8 +13,11 @@ Two rules hold throughout:
 
 Wasm also requires float arithmetic to return a *quiet* NaN when given a signaling one,
 while LLVM lets a NaN pass through unchanged ("unchanged NaN propagation", LangRef):
-InstCombine folds `x * 1.0` to `x`, and x86 `llvm.minimum` selects the NaN operand as is.
-Where that can happen, the result goes through `llvm.canonicalize` (an x86 `mulss 1.0`).
+InstCombine folds `x * 1.0` to `x` (and `x * -1.0` to `-x`, flipping a NaN's sign), and
+x86 `llvm.minimum` selects the NaN operand as is.  A constant operand LLVM would fold by
+such rules (+-0, +-1, a NaN) reaches the instruction through an opaque asm (`opaque`),
+so the CPU computes as wasmtime's code does; min/max results go through
+`llvm.canonicalize` (an x86 `mulss 1.0`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,17 @@ def call_intrinsic(ctx: LoweringContext, base: str, *args: ir.Value) -> ir.Value
 def canonicalize(ctx: LoweringContext, value: ir.Value) -> ir.Value:
     """Quiet a signaling NaN; other values are unchanged."""
     return call_intrinsic(ctx, "llvm.canonicalize", value)
+
+
+def opaque(ctx: LoweringContext, value: ir.Value) -> ir.Value:
+    """`value`, through an empty asm the optimizer cannot see into (no instruction).
+
+    For NaN constants: LLVM folds arithmetic on them by its own NaN rules (APFloat flips
+    the sign of a subtracted NaN and makes a product's or quotient's NaN positive;
+    `x + NaN` becomes that NaN whatever x), where the CPU, and wasmtime's code, keep the
+    first NaN operand's bits.  Found by the differential fuzzer (seed 5001731)."""
+    asm = ir.InlineAsm(ir.FunctionType(value.type, [value.type]), "", "=x,0")
+    return ctx.builder.call(asm, [value])
 
 
 def _bool_to_i32(ctx: LoweringContext, cond: ir.Value) -> ir.Value:
@@ -250,24 +264,23 @@ def _constant_value(value: ir.Constant) -> float | None:
     return None
 
 
-def _may_fold_to_operand(value: ir.Value) -> bool:
-    """Could LLVM fold an arithmetic op with this operand into (the negation of) the
-    other operand?  Only for +-0.0 and +-1.0 (x+-0, x-0, -0-x, x*+-1, x/+-1); a constant
-    whose value cannot be read here counts as one."""
+def _foldable_constant(value: ir.Value) -> bool:
+    """Would LLVM fold arithmetic with this operand by rules other than the CPU's?  A
+    NaN (see `opaque`), and +-0.0 and +-1.0, with which it folds x+-0, x-0, -0-x, x*+-1,
+    x/+-1 into (the negation of) the other operand: a signaling NaN would stay signaling
+    and x*-1 would flip a NaN's sign.  A constant whose value cannot be read here counts."""
     if not isinstance(value, ir.Constant):
         return False
     number = _constant_value(value)
-    return number is None or number in (0.0, 1.0, -1.0)
+    return number is None or number != number or number in (0.0, 1.0, -1.0)
 
 
 def _float_arithmetic(method: str) -> PureLowering:
     def lower(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
-        result = getattr(ctx.builder, method)(a, b)
-        # Folded to an operand, a signaling NaN would stay signaling.  Constants reached
-        # only after optimization (through locals, inlining) are not seen here.
-        if _may_fold_to_operand(a) or _may_fold_to_operand(b):
-            result = canonicalize(ctx, result)
-        return result
+        # Such a constant goes in opaque, so the CPU computes.  Constants reached only
+        # after optimization (through locals, inlining) are not seen here.
+        a, b = (opaque(ctx, v) if _foldable_constant(v) else v for v in (a, b))
+        return getattr(ctx.builder, method)(a, b)
 
     return lower
 
@@ -281,7 +294,7 @@ def _float_min_max(intrinsic: str) -> PureLowering:
 
 def _float_unary_intrinsic(intrinsic: str) -> PureLowering:
     def lower(ctx: LoweringContext, a: ir.Value) -> ir.Value:
-        return call_intrinsic(ctx, intrinsic, a)
+        return call_intrinsic(ctx, intrinsic, opaque(ctx, a) if _foldable_constant(a) else a)
 
     return lower
 

@@ -2,8 +2,8 @@
 pmin/pmax, comparisons, rounding, abs/neg.
 
 The scalar rules of numeric.py hold lane by lane: no fast-math flags; abs/neg are bit
-operations keeping NaN payloads; a result that LLVM may fold to a NaN operand unquieted
-(x * 1.0 with a constant) goes through llvm.canonicalize.  pmin/pmax are defined as
+operations keeping NaN payloads; a constant operand LLVM would fold by its own NaN rules
+(a lane of +-0, +-1 or NaN: x * 1.0, x * -1.0) reaches the instruction opaque.  pmin/pmax are defined as
 selects (`b < a ? b : a`), so they return an operand as it is: minps/maxps.  min/max are
 built from the same selects (see `_min_max`), rather than llvm.minimum/maximum, whose x86
 vector expansion is twice as long and still needs canonicalizing.
@@ -19,12 +19,11 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
-from aot.codegen.ops.numeric import FLOAT_COMPARISONS, FLOAT_UNARY_INTRINSICS
+from aot.codegen.ops.numeric import FLOAT_COMPARISONS, FLOAT_UNARY_INTRINSICS, opaque
 from aot.codegen.ops.registry import LoweringContext, PureLowering, register_pure
 from aot.codegen.ops.simd_types import (
     FLOAT_SHAPES,
     call_vector_intrinsic,
-    canonicalize,
     constant_lanes,
     lanewise,
     splat_constant,
@@ -59,23 +58,20 @@ def _int_lanes(ty: ir.VectorType) -> ir.VectorType:
     return ir.VectorType(ir.IntType(128 // ty.count), ty.count)
 
 
-def _may_fold_to_operand(value: ir.Value, shape: str) -> bool:
-    """Could LLVM fold an arithmetic op with this operand into (the negation of) the
-    other one?  Only for a constant with a +-0.0 or +-1.0 lane; an unreadable constant
-    counts as one.  As for scalars, constants reached only after optimization are not
-    seen here."""
+def _foldable_constant(value: ir.Value, shape: str) -> bool:
+    """A constant with a lane LLVM would fold by rules other than the CPU's: a NaN,
+    +-0.0 or +-1.0 (see numeric.py); an unreadable constant counts."""
     if not isinstance(value, ir.Constant):
         return False
     lanes = constant_lanes(value, shape)
-    return lanes is None or any(x in (0.0, 1.0, -1.0) for x in lanes)
+    return lanes is None or any(x != x or x in (0.0, 1.0, -1.0) for x in lanes)
 
 
 def _arithmetic(shape: str, method: str) -> PureLowering:
     def lower(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
-        result = getattr(ctx.builder, method)(view(ctx, a, shape), view(ctx, b, shape))
-        if _may_fold_to_operand(a, shape) or _may_fold_to_operand(b, shape):
-            result = canonicalize(ctx, result)
-        return to_v128(ctx, result)
+        va, vb = (opaque(ctx, view(ctx, v, shape)) if _foldable_constant(v, shape)
+                  else view(ctx, v, shape) for v in (a, b))
+        return to_v128(ctx, getattr(ctx.builder, method)(va, vb))
 
     return lower
 
