@@ -136,11 +136,12 @@ METADATA_SCHEMA = {
     "types": "a signature per type index: params, '>', results, each list space-separated\n"
              "('i32 i32>i64'; '>' for none)",
     "imports": "[module, name, kind, type] in order, kind func|table|memory|global; type is\n"
-               "a type index, [elem, min, max], [min, max] or [valtype, mutable] by kind",
+               "a type index, [elem, min, max], a memory as in memories or [valtype, mutable]\n"
+               "by kind",
     "n_funcs": "functions in the index space (imports first); their type indices are the\n"
                "vtable's FUNC_TYPES array, their names the NAMES blob (read lazily)",
     "tables": "[elem, min, max] per defined table (max null: none)",
-    "memories": "[min, max] per defined memory",
+    "memories": "[min, max] per defined memory, [min, max, true] for a 64-bit one",
     "globals": "[valtype, mutable] per defined global",
     "exports": "{name: [kind, index]}, in the module's order",
     "start": "function index or null",

@@ -124,8 +124,10 @@ def _table_type(elem: str, min: int, max: int | None) -> TableType:
 
 
 @functools.lru_cache(maxsize=256)
-def _memory_type(min: int, max: int | None) -> MemoryType:
-    return MemoryType(Limits(min, max))
+def _memory_type(min: int, max: int | None, is64: bool = False) -> MemoryType:
+    if is64 is not True and is64 is not False:
+        raise ValueError(f"a memory's third item is true (64-bit) or absent, not {is64!r}")
+    return MemoryType(Limits(min, max), is64)
 
 
 @functools.lru_cache(maxsize=256)
@@ -139,7 +141,8 @@ def _type_json(t) -> list | int:
     if isinstance(t, TableType):
         return [str(t.elem), t.limits.min, t.limits.max]
     if isinstance(t, MemoryType):
-        return [t.limits.min, t.limits.max]
+        # A third item only for a 64-bit memory: 32-bit ones keep their encoding.
+        return [t.limits.min, t.limits.max, *([True] if t.is64 else [])]
     return [str(t.type), t.mutable]
 
 

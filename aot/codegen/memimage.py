@@ -12,7 +12,7 @@ from aot.abi.artifact import MEMORY_IMAGE_ALIGN
 from aot.wasm.module import Module
 from aot.wasm.types import PAGE_SIZE
 
-_I32_CONST = 0x41
+_CONSTS = {0x41: 0xFFFF_FFFF, 0x42: 0xFFFF_FFFF_FFFF_FFFF}  # i32.const, i64.const (memory64)
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,16 @@ def image_applies(module: Module) -> bool:
     limit = module.memories[0].limits.min * PAGE_SIZE
     for seg in active:
         expr = seg.offset or []
-        if seg.memory != 0 or len(expr) != 1 or expr[0].op != _I32_CONST:
+        if seg.memory != 0 or len(expr) != 1 or expr[0].op not in _CONSTS:
             return False
-        if (expr[0].imm & 0xFFFFFFFF) + len(seg.data) > limit:
+        if _offset(seg) + len(seg.data) > limit:
             return False
     return True
+
+
+def _offset(seg) -> int:
+    const = seg.offset[0]
+    return const.imm & _CONSTS[const.op]
 
 
 def memory_image_runs(module: Module) -> list[ImageRun]:
@@ -53,7 +58,7 @@ def memory_image_runs(module: Module) -> list[ImageRun]:
     for seg in module.datas:
         if seg.mode != "active" or not seg.data:
             continue
-        start = seg.offset[0].imm & 0xFFFFFFFF
+        start = _offset(seg)
         end = start + len(seg.data)
         for p in range(start // page, -(-end // page)):
             if p not in pages:

@@ -97,6 +97,7 @@ class ModuleContext:
         self.data_globals: dict[int, ir.GlobalVariable] = {}
         self.has_memory_image = image_applies(module)
         self.global_types = module.all_globals()
+        self.memory_types = module.all_memories()
         self._intrinsics: dict[str, ir.Function] = {}
         # LLVM emits functions in module order, and the units' objects are linked in
         # unit order: this one (first of the first unit) and `aot_text_end` (last of
@@ -118,6 +119,11 @@ class ModuleContext:
         self.internal_conv = "tailcc" if plan.uses_tail_calls else "fastcc"
         self.internal_funcs: dict[int, ir.Function] = _FunctionDecls(self._declare_internal)
         self.raise_trap = self._define_raise_trap()
+
+    def guarded(self, memory: int) -> bool:
+        """Whether accesses to `memory` rely on guard pages rather than explicit checks:
+        never for a 64-bit memory, whose addresses no reservation can cover."""
+        return self.options.bounds_checks == "guard" and not self.memory_types[memory].is64
 
     # --- declarations -------------------------------------------------------------
 

@@ -43,6 +43,10 @@ class CompileOptions:
     # The multi-memory proposal (several memories, memory indices in memory instructions),
     # on by default as in wasmtime (`Config.wasm_multi_memory`); False: WebAssembly 2.0.
     multi_memory: bool = True
+    # The memory64 proposal (memories addressed by i64), on by default as in wasmtime.
+    # Its memories are bounds-checked explicitly, whatever `bounds_checks` says: guard
+    # pages cannot cover a 64-bit address space.
+    memory64: bool = True
 
     def __post_init__(self) -> None:
         if target_arch(self.target) not in SUPPORTED_ARCHS:

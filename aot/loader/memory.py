@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import weakref
 
+from aot.abi.vmctx import MEMORY_RESERVATION
 from aot.errors import AotError
 from aot.loader import memory_pool
 from aot.loader.ffi import PROT_READ, PROT_WRITE, ffi, libc
 from aot.loader.limits import ResourceLimitError, memory_may_grow
 from aot.loader.memory_pool import MemoryImage
-from aot.wasm.types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
+from aot.wasm.types import PAGE_SIZE, Limits, MemoryType
 
 _DEF = ffi.typeof("VMMemoryDefinition *")
+MAX_PAGES_RESERVED = (MEMORY_RESERVATION - PAGE_SIZE) // PAGE_SIZE  # 8 GiB: 131072 pages
+min_ = min  # `min` is a keyword parameter of Memory()
 
 
 class Memory:
@@ -23,16 +26,24 @@ class Memory:
     instance's from its exports."""
 
     def __init__(self, type: MemoryType | None = None, *, min: int = 1, max: int | None = None,
-                 _image: MemoryImage | None = None):
+                 is64: bool = False, _image: MemoryImage | None = None):
         if type is None:
-            type = MemoryType(Limits(min, max))
+            type = MemoryType(Limits(min, max), is64)
         limits = type.limits
-        if limits.min > MAX_PAGES or (limits.max is not None and limits.max > MAX_PAGES):
-            raise ValueError("memory size must be at most 65536 pages (4 GiB)")
+        bound = type.max_pages
+        if limits.min > bound or (limits.max is not None and limits.max > bound):
+            raise ValueError("memory size must be at most 65536 pages (4 GiB)" if not type.is64
+                             else "memory size must be at most 2^48 pages")
         if limits.max is not None and limits.min > limits.max:
             raise ValueError("size minimum must not be greater than maximum")
+        # A 64-bit memory lives in the same reservation as a 32-bit one, so it grows to
+        # 8 GiB at most (a grow past that returns -1, which the spec allows any grow).
+        if limits.min > MAX_PAGES_RESERVED:
+            raise ResourceLimitError(
+                f"cannot create a memory of {limits.min} pages: aot reserves at most "
+                f"{MAX_PAGES_RESERVED} pages ({MAX_PAGES_RESERVED * PAGE_SIZE >> 30} GiB) per memory")
         self.type = type
-        self._max_pages = MAX_PAGES if limits.max is None else limits.max
+        self._max_pages = min_(MAX_PAGES_RESERVED, bound if limits.max is None else limits.max)
         # The whole guard-mode range is reserved, whatever the maximum: code compiled
         # without bounds checks may touch any address up to it, and must fault past the
         # length.  Memory 0 of an artifact with an image starts as that image, mapped
@@ -124,4 +135,5 @@ class Memory:
         return memoryview(ffi.buffer(self._def.base, self._def.length))
 
     def __repr__(self) -> str:
-        return f"<aot.Memory {self.size} pages, max {self._max_pages}>"
+        kind = "64-bit " if self.type.is64 else ""
+        return f"<aot.Memory {kind}{self.size} pages, max {self._max_pages}>"

@@ -22,12 +22,13 @@ def __getattr__(name: str):
     return getattr(importlib.import_module(where), name)
 
 
-def parse(data: bytes, multi_memory: bool = True) -> Module:
+def parse(data: bytes, multi_memory: bool = True, memory64: bool = True) -> Module:
     """Decode and validate a binary module; raises CompileError if it is malformed or
-    invalid.  `multi_memory=False`: as WebAssembly 2.0, without that proposal."""
+    invalid.  `multi_memory=False`, `memory64=False`: as WebAssembly 2.0, without those
+    proposals."""
     from aot.wasm.decoder import decode
     from aot.wasm.validator import validate
 
-    module = decode(data, multi_memory=multi_memory)
+    module = decode(data, multi_memory=multi_memory, memory64=memory64)
     validate(module)
     return module

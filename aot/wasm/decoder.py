@@ -50,6 +50,7 @@ from aot.wasm.reader import (
     read_s33,
     read_s64,
     read_u32,
+    read_u64,
 )
 from aot.wasm.types import (
     ExternKind,
@@ -129,7 +130,7 @@ def _imm_memory(data: bytes, pos: int) -> tuple[Any, int]:
     return 0, _zero_byte(data, pos)
 
 
-def _imm_memarg(data: bytes, pos: int) -> tuple[Any, int]:
+def _imm_memarg(data: bytes, pos: int, read_offset: ImmReader = read_u32) -> tuple[Any, int]:
     start = pos
     b = data[pos]
     if b < 0x20:
@@ -144,7 +145,7 @@ def _imm_memarg(data: bytes, pos: int) -> tuple[Any, int]:
                                "proposal, which is off)", start)
         if align >= 0x20:
             raise CompileError("malformed memop flags", start)
-    offset, pos = read_u32(data, pos)
+    offset, pos = read_offset(data, pos)
     return (align, offset, 0), pos
 
 
@@ -158,7 +159,7 @@ def _imm_memarg_lane(data: bytes, pos: int) -> tuple[Any, int]:
 MEMORY_INDEX_FLAG = 0x40  # in a memarg's alignment field: a memory index follows
 
 
-def _imm_memarg_mm(data: bytes, pos: int) -> tuple[Any, int]:
+def _imm_memarg_mm(data: bytes, pos: int, read_offset: ImmReader = read_u32) -> tuple[Any, int]:
     start = pos
     flags, pos = read_u32(data, pos)
     if flags >= 2 * MEMORY_INDEX_FLAG:
@@ -168,13 +169,26 @@ def _imm_memarg_mm(data: bytes, pos: int) -> tuple[Any, int]:
         memory, pos = read_u32(data, pos)
         flags &= ~MEMORY_INDEX_FLAG
     # An alignment of 2**32 or more is invalid (larger than natural), no longer malformed.
-    offset, pos = read_u32(data, pos)
+    offset, pos = read_offset(data, pos)
     return (flags, offset, memory), pos
 
 
 def _imm_memarg_lane_mm(data: bytes, pos: int) -> tuple[Any, int]:
     (align, offset, mem), pos = _imm_memarg_mm(data, pos)
     return (align, offset, mem, data[pos]), pos + 1
+
+
+# memory64: offsets are u64s (the validator bounds those of 32-bit memories by 2**32),
+# in 2.0's encodings or multi-memory's.
+def _memarg_u64(memarg: Callable) -> tuple[ImmReader, ImmReader]:
+    def reader(data: bytes, pos: int) -> tuple[Any, int]:
+        return memarg(data, pos, read_u64)
+
+    def lane_reader(data: bytes, pos: int) -> tuple[Any, int]:
+        (align, offset, mem), pos = memarg(data, pos, read_u64)
+        return (align, offset, mem, data[pos]), pos + 1
+
+    return reader, lane_reader
 
 
 def _imm_memory_init_mm(data: bytes, pos: int) -> tuple[Any, int]:
@@ -282,8 +296,21 @@ def _dispatch_tables(readers: dict[str, ImmReader | None]):
     return one_byte, prefixed
 
 
-# By `Module.multi_memory`: WebAssembly 2.0's encodings, or multi-memory's.
-_TABLES = {False: _dispatch_tables(IMM_READERS), True: _dispatch_tables(IMM_READERS_MULTI_MEMORY)}
+
+
+def _with_u64_offsets(readers: dict[str, ImmReader | None], memarg: Callable) -> dict:
+    reader, lane_reader = _memarg_u64(memarg)
+    return {**readers, "memarg": reader, "memarg_lane": lane_reader}
+
+
+# By (`Module.multi_memory`, `Module.memory64`): WebAssembly 2.0's encodings or
+# multi-memory's, with memory64's u64 offsets or not.
+_TABLES = {
+    (False, False): _dispatch_tables(IMM_READERS),
+    (True, False): _dispatch_tables(IMM_READERS_MULTI_MEMORY),
+    (False, True): _dispatch_tables(_with_u64_offsets(IMM_READERS, _imm_memarg)),
+    (True, True): _dispatch_tables(_with_u64_offsets(IMM_READERS_MULTI_MEMORY, _imm_memarg_mm)),
+}
 _PREFIXES = (0xFC, 0xFD)
 
 # Block stack entries (what `else` may follow).
@@ -292,10 +319,10 @@ _B_BLOCK, _B_IF, _B_ELSE, _B_LOOP = 0, 1, 2, 3
 
 class _Decoder:
     def __init__(self, data: bytes, bodies: Container[int] | None = None,
-                 multi_memory: bool = True) -> None:
+                 multi_memory: bool = True, memory64: bool = True) -> None:
         self.data = data
         self.r = Reader(data)
-        self.m = Module(multi_memory=multi_memory)
+        self.m = Module(multi_memory=multi_memory, memory64=memory64)
         self.bodies = bodies  # None: every function body; else only these (by index)
         self.uses_data_index = False  # memory.init / data.drop seen
         self._ftype_cache: dict[tuple, FuncType] = {}
@@ -307,7 +334,7 @@ class _Decoder:
         The returned list includes that final `end`."""
         data = self.data
         types = self.m.types
-        one_byte, prefixed = _TABLES[self.m.multi_memory]
+        one_byte, prefixed = _TABLES[self.m.multi_memory, self.m.memory64]
         code: list[Instr] = []
         append = code.append
         blocks: list[int] = []
@@ -442,17 +469,37 @@ class _Decoder:
         return [item(r) for _ in range(n)]
 
     def limits(self) -> Limits:
+        """A table's limits: flags 0 (min) or 1 (min, max)."""
         r = self.r
         flag = r.data[r.pos] if r.pos < len(r.data) else 0
-        if flag == 3:
-            raise proposals.refuse("threads", "a shared memory", "integer too large", r.pos)
         if 4 <= flag <= 7:
-            raise proposals.refuse("memory64", "a 64-bit memory or table", "integer too large",
+            raise proposals.refuse("memory64", "a 64-bit table (table64)", "integer too large",
                                    r.pos)
         flag = r.u1()
         lo = r.u32()
         hi = r.u32() if flag else None
         return Limits(lo, hi)
+
+    def memtype(self) -> MemoryType:
+        """Flags: bit 0 a maximum follows, bit 1 shared (threads), bit 2 64-bit (memory64,
+        whose limits are u64s)."""
+        r = self.r
+        at = r.pos
+        flag = r.data[at] if at < len(r.data) else 0
+        if flag & 2 and flag < 8:
+            raise proposals.refuse("threads", "a shared memory", "integer too large", at)
+        if 4 <= flag <= 5 and not self.m.memory64:
+            raise proposals.refuse("memory64", "a 64-bit memory (the memory64 proposal is off)",
+                                   "integer too large", at)
+        if flag in (4, 5):
+            r.pos += 1
+            lo = r.u64()
+            hi = r.u64() if flag & 1 else None
+            return MemoryType(Limits(lo, hi), is64=True)
+        flag = r.u1()
+        lo = r.u32()
+        hi = r.u32() if flag else None
+        return MemoryType(Limits(lo, hi))
 
     def tabletype(self) -> TableType:
         elem = self.reftype()
@@ -548,7 +595,7 @@ class _Decoder:
         readers = {
             0: lambda: r.u32(),
             1: self.tabletype,
-            2: lambda: MemoryType(self.limits()),
+            2: self.memtype,
             3: self.globaltype,
         }
         imports = self.m.imports
@@ -571,7 +618,7 @@ class _Decoder:
         self.m.tables = self._vec(lambda _: self.tabletype(), limits.MAX_TABLES, "tables")
 
     def sec_memory(self) -> None:
-        self.m.memories = self.r.vec(lambda _: MemoryType(self.limits()))
+        self.m.memories = self.r.vec(lambda _: self.memtype())
 
     def sec_global(self) -> None:
         self.m.globals = self._vec(lambda _: Global(self.globaltype(), self.const_expr()),
@@ -757,7 +804,7 @@ def gc_paused() -> Iterator[None]:
 def decode_bodies(module: Module, data: bytes, indices: Iterable[int]) -> None:
     """Decode the bodies of functions `indices` (function index space) of `module`,
     which `decode(data, bodies=...)` left out."""
-    d = _Decoder(bytes(data), multi_memory=module.multi_memory)
+    d = _Decoder(bytes(data), multi_memory=module.multi_memory, memory64=module.memory64)
     d.m = module
     first = module.num_imported_funcs
     with gc_paused():
@@ -767,16 +814,17 @@ def decode_bodies(module: Module, data: bytes, indices: Iterable[int]) -> None:
 
 
 def decode(data: bytes, bodies: Container[int] | None = None,
-           multi_memory: bool = True) -> Module:
+           multi_memory: bool = True, memory64: bool = True) -> Module:
     """Decode a binary module.  Raises CompileError on any malformed input.  With
     `bodies`, only the bodies of those functions are decoded (the others are empty and
     unchecked): for a compile worker, which translates a few units of a module its
     parent has validated.  `multi_memory=False`: WebAssembly 2.0's encodings (a zero
-    byte where the proposal has a memory index)."""
+    byte where the proposal has a memory index); `memory64=False`: without 64-bit
+    memories."""
     data = bytes(data)
     try:
         with gc_paused():
-            return _Decoder(data, bodies, multi_memory).module()
+            return _Decoder(data, bodies, multi_memory, memory64).module()
     except IndexError:
         # Every raw `data[pos]` past the end lands here.
         raise CompileError(UNEXPECTED_END, len(data)) from None

@@ -86,6 +86,7 @@ class Module:
     # Decoded and validated with the multi-memory proposal (memory indices in memory
     # instructions, several memories), or as WebAssembly 2.0 (`CompileOptions`).
     multi_memory: bool = True
+    memory64: bool = True  # 64-bit memories (the memory64 proposal), or 32-bit ones only
 
     # --- index spaces: imports come first, then definitions (spec §2.5.1) ---
 

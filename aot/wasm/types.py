@@ -73,9 +73,19 @@ class TableType:
 @dataclass(frozen=True)
 class MemoryType:
     limits: Limits  # in 64 KiB pages
+    is64: bool = False  # memory64: addressed by i64 (`index_type`)
+
+    @property
+    def index_type(self) -> ValType:
+        return ValType.I64 if self.is64 else ValType.I32
+
+    @property
+    def max_pages(self) -> int:
+        """The most pages the type allows (the spec's bound, not the runtime's)."""
+        return MAX_PAGES_64 if self.is64 else MAX_PAGES
 
     def __str__(self) -> str:
-        return f"(memory {self.limits})"
+        return f"(memory {'i64 ' if self.is64 else ''}{self.limits})"
 
 
 @dataclass(frozen=True)
@@ -101,3 +111,4 @@ class ExternKind(IntEnum):
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536  # 4 GiB for a 32-bit memory
+MAX_PAGES_64 = 2**48  # a 64-bit memory's bound in the memory64 proposal

@@ -15,7 +15,15 @@ from aot.wasm import opcodes as ops
 from aot.wasm.instr import Instr
 from aot.wasm.module import FuncBody, Module
 from aot.wasm.opcodes import OPCODES, OpInfo
-from aot.wasm.types import MAX_PAGES, ExternKind, FuncType, Limits, ValType
+from aot.wasm.types import (
+    MAX_PAGES,
+    MAX_PAGES_64,
+    ExternKind,
+    FuncType,
+    Limits,
+    MemoryType,
+    ValType,
+)
 
 I32, I64, F32, F64, V128 = ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128
 FUNCREF, EXTERNREF = ValType.FUNCREF, ValType.EXTERNREF
@@ -109,8 +117,11 @@ def _check_table_limits(lim: Limits) -> None:
     _limits(lim, 0xFFFF_FFFF, "table size must be at most 2^32-1")
 
 
-def _check_memory_limits(lim: Limits) -> None:
-    _limits(lim, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
+def _check_memory_type(mt: MemoryType) -> None:
+    if mt.is64:
+        _limits(mt.limits, MAX_PAGES_64, "memory size must be at most 2^48 pages")
+    else:
+        _limits(mt.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
 
 
 def validate(module: Module) -> None:
@@ -126,7 +137,7 @@ def validate(module: Module) -> None:
         elif imp.kind == ExternKind.TABLE:
             _check_table_limits(imp.type.limits)  # type: ignore[union-attr]
         elif imp.kind == ExternKind.MEMORY:
-            _check_memory_limits(imp.type.limits)  # type: ignore[union-attr]
+            _check_memory_type(imp.type)  # type: ignore[arg-type]
     for ti in m.funcs:
         if ti >= ntypes:
             raise CompileError(f"unknown type {ti}")
@@ -153,7 +164,7 @@ def validate(module: Module) -> None:
     for t in m.tables:
         _check_table_limits(t.limits)
     for mem in m.memories:
-        _check_memory_limits(mem.limits)
+        _check_memory_type(mem)
     for e in m.elems:
         if e.mode == "active":
             if e.table >= len(c.tables):
@@ -167,7 +178,8 @@ def validate(module: Module) -> None:
         if d.mode == "active":
             if d.memory >= len(c.memories):
                 raise CompileError(f"unknown memory {d.memory}")
-            _check_const(d.offset or [], I32, const_globals, nfuncs)
+            _check_const(d.offset or [], c.memories[d.memory].index_type, const_globals,
+                         nfuncs)
 
     base = m.num_imported_funcs
     for i, body in enumerate(m.codes):
@@ -299,9 +311,10 @@ class _FuncChecker:
 
     # --- index lookups ---
 
-    def memory(self, index: int = 0) -> None:
+    def memory(self, index: int = 0) -> MemoryType:
         if index >= len(self.c.memories):
             raise _err(f"unknown memory {index}")
+        return self.c.memories[index]
 
     def table(self, index: int) -> ValType:
         tables = self.c.tables
@@ -349,7 +362,10 @@ class _FuncChecker:
                 if sig is not None:
                     params, n, results, extra, info = sig
                     if extra is not None:
-                        extra_checks[extra](self, ins, info)
+                        retyped = extra_checks[extra](self, ins, info)
+                        if retyped is not None:
+                            params, results = retyped
+                            n = len(params)
                     if n:
                         # Fast path: the operands are on top with exactly these types.
                         if len(stack) - ctrls[-1].height >= n and stack[-n:] == params:
@@ -383,32 +399,63 @@ class _FuncChecker:
 # --- extra immediate checks of simple operators ---
 
 
-def _x_memarg(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
+# An extra check returns None, or the operator's (params, results) when they differ from
+# the opcode table's: those of a 64-bit memory (memory64), addressed by i64.
+
+
+def _x_memarg(fc: _FuncChecker, ins: Instr, info: OpInfo) -> tuple[list, list] | None:
     imm = ins.imm
     if imm[2] >= len(fc.c.memories):
         raise _err(f"unknown memory {imm[2]}")
     if imm[0] > info.align:
         raise _err("alignment must not be larger than natural")
+    if not fc.c.memories[imm[2]].is64:
+        if imm[1] > 0xFFFF_FFFF:
+            raise _err("offset out of range (a 32-bit memory's offsets are u32)")
+        return None
+    return [I64, *info.params[1:]], list(info.results)  # the address is the first operand
 
 
-def _x_memarg_lane(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
-    _x_memarg(fc, ins, info)
+def _x_memarg_lane(fc: _FuncChecker, ins: Instr, info: OpInfo) -> tuple[list, list] | None:
+    sig = _x_memarg(fc, ins, info)
     if ins.imm[3] >= info.lanes:
         raise _err("invalid lane index")
+    return sig
 
 
-def _x_memory(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
-    fc.memory(ins.imm)
+# memory.size, memory.grow, memory.fill: which operands and results are addresses or
+# page counts (the memory's index type) rather than i32s.
+_INDEX_TYPED = {"memory.size": ((), (0,)), "memory.grow": ((0,), (0,)),
+                "memory.fill": ((0, 2), ())}
 
 
-def _x_memory_copy(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
-    fc.memory(ins.imm[0])
-    fc.memory(ins.imm[1])
+def _with_index_type(types: tuple, positions: tuple, it: ValType) -> list:
+    return [it if k in positions else t for k, t in enumerate(types)]
 
 
-def _x_memory_init(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
-    fc.memory(ins.imm[1])
+def _x_memory(fc: _FuncChecker, ins: Instr, info: OpInfo) -> tuple[list, list] | None:
+    mt = fc.memory(ins.imm)
+    if not mt.is64:
+        return None
+    params, results = _INDEX_TYPED[info.name]
+    return (_with_index_type(info.params, params, I64),
+            _with_index_type(info.results, results, I64))
+
+
+def _x_memory_copy(fc: _FuncChecker, ins: Instr, info: OpInfo) -> tuple[list, list] | None:
+    dst = fc.memory(ins.imm[0])
+    src = fc.memory(ins.imm[1])
+    if not (dst.is64 or src.is64):
+        return None
+    # The count is i64 only when both are 64-bit memories.
+    count = I64 if dst.is64 and src.is64 else I32
+    return [dst.index_type, src.index_type, count], []
+
+
+def _x_memory_init(fc: _FuncChecker, ins: Instr, info: OpInfo) -> tuple[list, list] | None:
+    mt = fc.memory(ins.imm[1])
     fc.data(ins.imm[0])
+    return ([I64, I32, I32], []) if mt.is64 else None
 
 
 def _x_data(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
@@ -425,7 +472,7 @@ def _x_shuffle(fc: _FuncChecker, ins: Instr, info: OpInfo) -> None:
         raise _err("invalid lane index")
 
 
-_EXTRA_CHECKS: dict[str, Callable[[_FuncChecker, Instr, OpInfo], None]] = {
+_EXTRA_CHECKS: dict[str, Callable[[_FuncChecker, Instr, OpInfo], tuple[list, list] | None]] = {
     "memarg": _x_memarg,
     "memarg_lane": _x_memarg_lane,
     "memory": _x_memory,

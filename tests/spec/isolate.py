@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from .runner import Outcome, Result, ScriptRunner
-from .suite import multi_memory_for
+from .suite import proposals_for
 from .wast import Command, parse_file
 
 DEFAULT_TIMEOUT = 60.0  # seconds per command
@@ -38,7 +38,7 @@ def run_script(
         from .engine import load_engine
 
         return commands, ScriptRunner(load_engine(engine), opt_level,
-                                      multi_memory=multi_memory_for(path)).run(commands)
+                                      proposals=proposals_for(path)).run(commands)
     return commands, _run_in_child(path, commands, engine, opt_level, timeout or command_timeout())
 
 
@@ -114,7 +114,7 @@ def _child_main(path: str, engine: str, opt_level: int, sender: Connection) -> N
         from .engine import load_engine
 
         runner = ScriptRunner(load_engine(engine), opt_level,
-                              multi_memory=multi_memory_for(Path(path)))
+                              proposals=proposals_for(Path(path)))
         commands = parse_file(path)
     except BaseException:
         sender.send(traceback.format_exc())

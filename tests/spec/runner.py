@@ -135,12 +135,12 @@ class ScriptRunner:
     """Runs commands on `eng`.  Text modules are converted by `wat2wasm`: by default aot's
     own parser (`aot.wat2wasm`) when the engine is aot, which then also has to reject the
     malformed `module quote` texts; wasmtime's for the reference backend, which skips
-    those (they would test wasm-tools, not the runner).  `multi_memory=False` for the
-    core scripts (`suite.multi_memory_for`)."""
+    those (they would test wasm-tools, not the runner).  `proposals=False` for the core
+    scripts (`suite.proposals_for`)."""
 
     def __init__(self, eng: ModuleType, opt_level: int = 2,
                  wat2wasm: Callable[[str], bytes] | None = None,
-                 multi_memory: bool = True) -> None:
+                 proposals: bool = True) -> None:
         self.eng = eng
         self.opt_level = opt_level
         if wat2wasm is None and eng.__name__ == "aot":
@@ -151,8 +151,9 @@ class ScriptRunner:
         units = os.environ.get("AOT_SPEC_UNITS")
         self.compile_options = {"codegen_units": int(units)} if units and eng.__name__ == "aot" else {}
         if eng.__name__ == "aot":
-            # Off for the core scripts (`suite.multi_memory_for`).
-            self.compile_options["multi_memory"] = multi_memory
+            # Off for the core scripts (`suite.proposals_for`).
+            self.compile_options["multi_memory"] = proposals
+            self.compile_options["memory64"] = proposals
         self.store = eng.Store()  # one store per script: instances share state through it
         self.externs = Externs()
         self.registry: dict[str, Any] = {"spectest": spectest_module(eng)}

@@ -34,7 +34,8 @@ def script_name(path: Path) -> str:
     return path.stem if path.parent.name == "core" else f"{path.parent.name}/{path.stem}"
 
 
-def multi_memory_for(script: Path) -> bool:
-    """Whether a script runs with the multi-memory proposal: not the core ones, which are
-    WebAssembly 2.0's and test the zero bytes where the proposal puts a memory index."""
+def proposals_for(script: Path) -> bool:
+    """Whether a script runs with the multi-memory and memory64 proposals: not the core
+    ones, which are WebAssembly 2.0's and test the zero bytes where multi-memory puts a
+    memory index and the u32 offsets memory64 widens."""
     return script.parent.name != "core"

@@ -50,27 +50,60 @@ STORES = {
 def heap_address(tr: FunctionTranslator, memory: int, addr: ir.Value, offset: int, width: int) -> ir.Value:
     """The pointer for an access of `width` bytes at `addr + offset`.
 
-    Explicit mode checks `ea + width <= length` first.  Guard mode does not: every memory
-    reserves 8 GiB + a guard, which `zext(addr) + offset + width` cannot leave, and only
-    [0, length) is accessible, so an access past the end faults and becomes the trap."""
+    Explicit mode checks `ea + width <= length` first.  Guard mode does not: every 32-bit
+    memory reserves 8 GiB + a guard, which `zext(addr) + offset + width` cannot leave, and
+    only [0, length) is accessible, so an access past the end faults and becomes the trap.
+    A 64-bit memory's `addr + offset` may wrap: its check counts the carry as out of
+    bounds."""
     b = tr.builder
-    ea = b.zext(addr, I64) if addr.type != I64 else addr
-    if offset:
-        ea = b.add(ea, ir.Constant(I64, offset), flags=["nuw"])
-    if tr.mc.options.bounds_checks == "guard":
-        base = tr.memory_base(memory)
+    if tr.mc.guarded(memory):
+        ea = b.zext(addr, I64)
+        if offset:
+            ea = b.add(ea, ir.Constant(I64, offset), flags=["nuw"])
+        return b.gep(tr.memory_base(memory), [ea], source_etype=I8, inbounds=True)
+    base, length = tr.memory_base_and_length(memory)
+    if addr.type == I64:
+        reach = offset + width
+        if reach >= 2**64:  # no address is in bounds
+            tr.trap_if(ir.Constant(ir.IntType(1), 1), TrapCode.MEMORY_OUT_OF_BOUNDS)
+            reach = width
+        end, wrapped = add_with_carry(tr, addr, _u64(reach))
+        tr.trap_if(b.or_(wrapped, b.icmp_unsigned(">", end, length)),
+                   TrapCode.MEMORY_OUT_OF_BOUNDS)
+        ea = b.add(addr, _u64(offset), flags=["nuw"]) if offset else addr
     else:
-        base, length = tr.memory_base_and_length(memory)
+        ea = b.zext(addr, I64)
+        if offset:
+            ea = b.add(ea, ir.Constant(I64, offset), flags=["nuw"])
         end = b.add(ea, ir.Constant(I64, width), flags=["nuw"])
         tr.trap_if(b.icmp_unsigned(">", end, length), TrapCode.MEMORY_OUT_OF_BOUNDS)
     return b.gep(base, [ea], source_etype=I8, inbounds=True)
 
 
-def keep_alive(tr: FunctionTranslator, value: ir.Value) -> None:
+def _u64(n: int) -> ir.Constant:
+    # An unsigned 64-bit constant, written in the two's complement LLVM's i64 takes.
+    return ir.Constant(I64, n - 2**64 if n >= 2**63 else n)
+
+
+def add_with_carry(tr: LoweringContext, a: ir.Value, b_: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """`a + b` on i64 and whether it wrapped (llvm.uadd.with.overflow)."""
+    b = tr.builder
+    fn = tr.mc.intrinsic("llvm.uadd.with.overflow.i64",
+                         ir.LiteralStructType([I64, ir.IntType(1)]), [I64, I64])
+    pair = b.call(fn, [a, b_])
+    return b.extract_value(pair, 0), b.extract_value(pair, 1)
+
+
+def index_operand(tr: LoweringContext, value: ir.Value) -> ir.Value:
+    """An address or count operand as i64: zero-extended from a 32-bit memory's i32."""
+    return value if value.type == I64 else tr.builder.zext(value, I64)
+
+
+def keep_alive(tr: FunctionTranslator, memory: int, value: ir.Value) -> None:
     """In guard mode a load must fault even when its value is never used, but LLVM
     deletes unused loads: an empty asm statement that consumes the value keeps it
     (wasm2c's FORCE_READ)."""
-    if tr.mc.options.bounds_checks != "guard":
+    if not tr.mc.guarded(memory):
         return
     # The asm takes the value where it already is, so it costs no instruction:
     # integers in a general register, floats and vectors in an xmm register.
@@ -88,9 +121,14 @@ _BITS = {"<8 x i8>": 64, "<4 x i16>": 64, "<2 x i32>": 64, "<2 x float>": 64}
 
 
 def check_range(tr: LoweringContext, start: ir.Value, count: ir.Value, length: ir.Value,
-                code: TrapCode) -> None:
-    """Trap unless [start, start + count) lies within `length` (all i64, no wrap)."""
+                code: TrapCode, may_wrap: bool = False) -> None:
+    """Trap unless [start, start + count) lies within `length` (all i64).  `may_wrap`:
+    the operands are a 64-bit memory's, whose sum may wrap (then out of bounds)."""
     b = tr.builder
+    if may_wrap:
+        end, wrapped = add_with_carry(tr, start, count)
+        tr.trap_if(b.or_(wrapped, b.icmp_unsigned(">", end, length)), code)
+        return
     end = b.add(start, count, flags=["nuw"])
     tr.trap_if(b.icmp_unsigned(">", end, length), code)
 
@@ -106,7 +144,7 @@ def _make_load(mem_ty: ir.Type, width: int, widen: str | None, wasm_ty: ir.Type)
         ptr = heap_address(tr, memory, tr.stack.pop(), offset, width)
         v = b.load(ptr, typ=mem_ty, align=1)
         tag_heap(tr, v)
-        keep_alive(tr, v)
+        keep_alive(tr, memory, v)
         if widen == "s":
             v = b.sext(v, wasm_ty)
         elif widen == "u":
@@ -139,7 +177,8 @@ for _name, _row in STORES.items():
 def memory_size(tr: FunctionTranslator, ins: Instr) -> None:
     b = tr.builder
     _base, length = tr.memory_base_and_length(ins.imm)
-    tr.stack.append(b.trunc(b.lshr(length, ir.Constant(I64, 16)), I32))
+    pages = b.lshr(length, ir.Constant(I64, 16))
+    tr.stack.append(pages if tr.mc.memory_types[ins.imm].is64 else b.trunc(pages, I32))
 
 
 def call_builtin(tr: FunctionTranslator, builtin: Builtin, ret: ir.Type, args: list[ir.Value]) -> ir.Value:
@@ -153,8 +192,8 @@ def call_builtin(tr: FunctionTranslator, builtin: Builtin, ret: ir.Type, args: l
 @stateful("memory.grow")
 def memory_grow(tr: FunctionTranslator, ins: Instr) -> None:
     b = tr.builder
-    delta = b.zext(tr.stack.pop(), I64)
+    delta = index_operand(tr, tr.stack.pop())
     old = call_builtin(tr, Builtin.MEMORY_GROW, I64,
                        [tr.vmctx, ir.Constant(I32, ins.imm), delta])
     tr.trap_if(b.icmp_signed("==", old, ir.Constant(I64, GROW_TRAPS)), TrapCode.GROW_LIMIT)
-    tr.stack.append(b.trunc(old, I32))
+    tr.stack.append(old if tr.mc.memory_types[ins.imm].is64 else b.trunc(old, I32))

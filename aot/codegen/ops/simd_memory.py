@@ -38,7 +38,7 @@ def _load(tr: FunctionTranslator, ins: Instr, ty: ir.Type, width: int) -> ir.Val
     ptr = heap_address(tr, memory, tr.stack.pop(), offset, width)
     value = tr.builder.load(ptr, typ=ty, align=1)
     tag_heap(tr, value)
-    keep_alive(tr, value)
+    keep_alive(tr, memory, value)
     return value
 
 
