@@ -67,7 +67,8 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
     data = _read_wasm(wasm)
     options = options or CompileOptions()
     t = time.perf_counter()
-    module = parse(data, multi_memory=options.multi_memory, memory64=options.memory64)
+    module = parse(data, multi_memory=options.multi_memory, memory64=options.memory64,
+                   threads=options.threads)
     decoded = time.perf_counter() - t
     profile = profile if profile is not None else CompileProfile()
     artifact = compile_module(module, options, wasm=data, jobs=jobs,
@@ -198,11 +199,12 @@ def _load_bytes(data: bytes, expect: dict | None) -> Module:
     return Module(artifact_from_bytes(data, expect))
 
 
-def validate(wasm: WasmSource, *, multi_memory: bool = True, memory64: bool = True) -> None:
+def validate(wasm: WasmSource, *, multi_memory: bool = True, memory64: bool = True,
+             threads: bool = True) -> None:
     """Check that `wasm` (bytes, text or a path) is a valid module that aot can compile
     (WebAssembly 2.0 and the proposals it implements); raise `CompileError` (or
     `NotSupportedError`) saying what and where if not.  Decoding and validation only: no
     code is generated."""
     from aot.wasm import parse
 
-    parse(_read_wasm(wasm), multi_memory=multi_memory, memory64=memory64)
+    parse(_read_wasm(wasm), multi_memory=multi_memory, memory64=memory64, threads=threads)

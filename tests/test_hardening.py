@@ -52,7 +52,9 @@ def test_unknown_targets_and_cpus_are_refused_without_aborting(tmp_path, args, m
 
 
 PROPOSALS = {
-    "threads": "(module (memory 1 1 shared))",
+    "wide arithmetic": "(module (func (drop (drop (i64.add128 (i64.const 0) (i64.const 0) "
+                       "(i64.const 0) (i64.const 0))))))",
+    "custom page sizes": "(module (memory 1 (pagesize 1)))",
     "memory64": "(module (table i64 1 funcref))",  # table64; 64-bit memories are built
     "GC": "(module (type (struct)))",
     "exception handling": "(module (tag) (func (throw 0)))",

@@ -67,7 +67,7 @@ VTABLE_MAGIC = 0x4C42_5456_544F_4130  # "0AOTVTBL"
 VTABLE_NOTE_SECTION = ".note.aot"
 VTABLE_NOTE_NAME = b"aot"
 NT_AOT_VTABLE = 1
-ABI_VERSION = 12
+ABI_VERSION = 13
 
 
 class VTable:
@@ -141,7 +141,8 @@ METADATA_SCHEMA = {
     "n_funcs": "functions in the index space (imports first); their type indices are the\n"
                "vtable's FUNC_TYPES array, their names the NAMES blob (read lazily)",
     "tables": "[elem, min, max] per defined table (max null: none)",
-    "memories": "[min, max] per defined memory, [min, max, true] for a 64-bit one",
+    "memories": "[min, max] per defined memory, [min, max, flags] for a 64-bit or shared\n"
+                "one, flags 'i64', 'shared' or 'i64 shared'",
     "globals": "[valtype, mutable] per defined global",
     "exports": "{name: [kind, index]}, in the module's order",
     "start": "function index or null",

@@ -123,11 +123,15 @@ def _table_type(elem: str, min: int, max: int | None) -> TableType:
     return TableType(VALTYPE_BY_NAME[elem], Limits(min, max))
 
 
+_MEMORY_FLAGS = ("i64", "shared")
+
+
 @functools.lru_cache(maxsize=256)
-def _memory_type(min: int, max: int | None, is64: bool = False) -> MemoryType:
-    if is64 is not True and is64 is not False:
-        raise ValueError(f"a memory's third item is true (64-bit) or absent, not {is64!r}")
-    return MemoryType(Limits(min, max), is64)
+def _memory_type(min: int, max: int | None, flags: str = "") -> MemoryType:
+    words = flags.split()
+    if any(w not in _MEMORY_FLAGS for w in words):
+        raise ValueError(f"a memory's flags are {' and '.join(_MEMORY_FLAGS)}, not {flags!r}")
+    return MemoryType(Limits(min, max), "i64" in words, "shared" in words)
 
 
 @functools.lru_cache(maxsize=256)
@@ -141,8 +145,9 @@ def _type_json(t) -> list | int:
     if isinstance(t, TableType):
         return [str(t.elem), t.limits.min, t.limits.max]
     if isinstance(t, MemoryType):
-        # A third item only for a 64-bit memory: 32-bit ones keep their encoding.
-        return [t.limits.min, t.limits.max, *([True] if t.is64 else [])]
+        # A third item only for a 64-bit or shared memory: others keep 2.0's encoding.
+        flags = " ".join(w for w, on in zip(_MEMORY_FLAGS, (t.is64, t.shared)) if on)
+        return [t.limits.min, t.limits.max, *([flags] if flags else [])]
     return [str(t.type), t.mutable]
 
 

@@ -27,6 +27,8 @@ class TrapCode(IntEnum):
     HOST_EXCEPTION = 15
     # memory.grow or table.grow past a store limit, with `trap_on_grow_failure` set.
     GROW_LIMIT = 16
+    # memory.atomic.wait32/64 on a memory that is not shared (no other thread could wake it)
+    ATOMIC_WAIT_NON_SHARED_MEMORY = 17
 
     @property
     def message(self) -> str:
@@ -70,6 +72,7 @@ TRAP_MESSAGES: dict[TrapCode, str] = {
     TrapCode.NULL_REFERENCE: "null reference",
     TrapCode.HOST_EXCEPTION: "host function raised an exception",
     TrapCode.GROW_LIMIT: "forcing a memory growth failure to be a trap",
+    TrapCode.ATOMIC_WAIT_NON_SHARED_MEMORY: "atomic wait on non-shared memory",
 }
 
 

@@ -148,6 +148,12 @@ class Builtin(IntEnum):
     # libm's fused multiply-add, for relaxed SIMD's madd on a CPU without FMA instructions
     FMA = 5
     FMAF = 6
+    # threads: i32 wait(void *address, expected, i64 timeout_ns) -> 0 woken, 1 not equal,
+    # 2 timed out; u32 notify(void *address, u32 count) -> waiters woken.  The address is
+    # checked (bounds, alignment) and absolute: waiters of a shared memory meet there.
+    ATOMIC_WAIT32 = 7
+    ATOMIC_WAIT64 = 8
+    ATOMIC_NOTIFY = 9
 
 
 BUILTIN_COUNT = len(Builtin)
@@ -161,6 +167,9 @@ BUILTIN_C_SIGNATURES: dict[Builtin, str] = {
     Builtin.MEMCPY: "void *(void *, void *, size_t)",
     Builtin.FMA: "double(double, double, double)",
     Builtin.FMAF: "float(float, float, float)",
+    Builtin.ATOMIC_WAIT32: "int32_t(void *, int32_t, int64_t)",
+    Builtin.ATOMIC_WAIT64: "int32_t(void *, int64_t, int64_t)",
+    Builtin.ATOMIC_NOTIFY: "uint32_t(void *, uint32_t)",
 }
 
 

@@ -317,6 +317,13 @@ class LeanBuilder:
         return self._value(ty, f"cmpxchg {_op(ptr)}, {_op(cmp)}, {_op(val)} "
                                f"{ordering} {failordering or ordering}", located=True)
 
+    def atomic_rmw(self, op, ptr, val, ordering, name=""):
+        return self._value(val.type, f"atomicrmw {op} {_op(ptr)}, {_op(val)} {ordering}",
+                           located=True)
+
+    def fence(self, ordering, targetscope=None, name=""):
+        return self._void(f"fence {ordering}")
+
     # --- aggregates and vectors -----------------------------------------------------
 
     def extract_value(self, agg, idx, name=""):

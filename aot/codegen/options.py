@@ -47,6 +47,9 @@ class CompileOptions:
     # Its memories are bounds-checked explicitly, whatever `bounds_checks` says: guard
     # pages cannot cover a 64-bit address space.
     memory64: bool = True
+    # The threads proposal (shared memories, atomic instructions, wait/notify), on by
+    # default as in wasmtime.
+    threads: bool = True
 
     def __post_init__(self) -> None:
         if target_arch(self.target) not in SUPPORTED_ARCHS:

@@ -67,7 +67,7 @@ def main() -> None:
             # The parent validated the module.  Bodies are decoded unit by unit, and
             # dropped after: a worker holds one unit's instructions at a time.
             module = decode(wasm, bodies=(), multi_memory=job.options.multi_memory,
-                            memory64=job.options.memory64)
+                            memory64=job.options.memory64, threads=job.options.threads)
             decode_time = time.perf_counter() - t
             continue
         _, unit = message

@@ -6,6 +6,7 @@ from __future__ import annotations
 import weakref
 
 from aot.abi.vmctx import BUILTIN_C_SIGNATURES, Builtin
+from aot.loader import parking
 from aot.loader.ffi import address, ffi, libc
 from aot.loader.limits import memory_may_grow, refused, table_may_grow
 
@@ -51,10 +52,24 @@ def _table_grow(vmctx, table_index, delta, init):
         return -1
 
 
+def _atomic_wait32(addr, expected, timeout_ns):
+    return parking.wait(address(addr), "int32_t *", expected, timeout_ns)
+
+
+def _atomic_wait64(addr, expected, timeout_ns):
+    return parking.wait(address(addr), "int64_t *", expected, timeout_ns)
+
+
+def _atomic_notify(addr, count):
+    return parking.notify(address(addr), count)
+
+
 # Helpers written in Python (rare, slow-path operations) ...
 _CALLBACKS = {
     b: ffi.callback(BUILTIN_C_SIGNATURES[b], fn)
-    for b, fn in {Builtin.MEMORY_GROW: _memory_grow, Builtin.TABLE_GROW: _table_grow}.items()
+    for b, fn in {Builtin.MEMORY_GROW: _memory_grow, Builtin.TABLE_GROW: _table_grow,
+                  Builtin.ATOMIC_WAIT32: _atomic_wait32, Builtin.ATOMIC_WAIT64: _atomic_wait64,
+                  Builtin.ATOMIC_NOTIFY: _atomic_notify}.items()
 }
 # ... and the C library's own functions, called directly by compiled code.
 _LIBC = {Builtin.MEMMOVE: "memmove", Builtin.MEMSET: "memset", Builtin.MEMCPY: "memcpy",

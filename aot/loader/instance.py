@@ -214,8 +214,10 @@ def _coerce_import(imp, value: Any, where: str) -> Extern:
         ok = value.type == expected
         actual: FuncType | TableType | MemoryType | GlobalType = value.type
     elif kind == ExternKind.MEMORY:
-        actual = MemoryType(Limits(value.size, value.type.limits.max), value.type.is64)
-        ok = actual.is64 == expected.is64 and _limits_match(actual.limits, expected.limits)
+        actual = MemoryType(Limits(value.size, value.type.limits.max), value.type.is64,
+                            value.type.shared)
+        ok = (actual.is64 == expected.is64 and actual.shared == expected.shared
+              and _limits_match(actual.limits, expected.limits))
     elif kind == ExternKind.TABLE:
         actual = TableType(value.type.elem, Limits(value.size, value.type.limits.max))
         ok = actual.elem == expected.elem and _limits_match(actual.limits, expected.limits)

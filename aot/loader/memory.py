@@ -6,6 +6,8 @@ to Python stay valid across `memory.grow`."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import weakref
 
 from aot.abi.vmctx import MEMORY_RESERVATION
@@ -26,10 +28,12 @@ class Memory:
     instance's from its exports."""
 
     def __init__(self, type: MemoryType | None = None, *, min: int = 1, max: int | None = None,
-                 is64: bool = False, _image: MemoryImage | None = None):
+                 is64: bool = False, shared: bool = False, _image: MemoryImage | None = None):
         if type is None:
-            type = MemoryType(Limits(min, max), is64)
+            type = MemoryType(Limits(min, max), is64, shared)
         limits = type.limits
+        if type.shared and limits.max is None:
+            raise ValueError("shared memory must have maximum")
         bound = type.max_pages
         if limits.min > bound or (limits.max is not None and limits.max > bound):
             raise ValueError("memory size must be at most 65536 pages (4 GiB)" if not type.is64
@@ -59,6 +63,9 @@ class Memory:
         self._def.base = base
         self._def.length = length
         self._owner = None  # weakref to the store whose instance defines this memory
+        # A shared memory may be grown by wasm on several threads at once: the check of
+        # the maximum and the commit must not interleave (the GIL is released in mprotect).
+        self._grow_lock = threading.Lock() if type.shared else contextlib.nullcontext()
 
     def _bind_owner(self, store) -> None:
         # A grow from Python answers to the same limits as a memory.grow from wasm.
@@ -81,13 +88,14 @@ class Memory:
 
     def grow_pages(self, delta: int) -> int:
         """memory.grow: the old size in pages, or -1 when the memory cannot grow."""
-        old = self._def.length // PAGE_SIZE
-        new = old + delta
-        if new > self._max_pages:
-            return -1
-        if delta and not self._commit(new * PAGE_SIZE):
-            return -1
-        return old
+        with self._grow_lock:
+            old = self._def.length // PAGE_SIZE
+            new = old + delta
+            if new > self._max_pages:
+                return -1
+            if delta and not self._commit(new * PAGE_SIZE):
+                return -1
+            return old
 
     # --- the Python API ------------------------------------------------------------------
 
@@ -135,5 +143,5 @@ class Memory:
         return memoryview(ffi.buffer(self._def.base, self._def.length))
 
     def __repr__(self) -> str:
-        kind = "64-bit " if self.type.is64 else ""
+        kind = ("shared " if self.type.shared else "") + ("64-bit " if self.type.is64 else "")
         return f"<aot.Memory {kind}{self.size} pages, max {self._max_pages}>"

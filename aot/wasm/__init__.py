@@ -22,13 +22,14 @@ def __getattr__(name: str):
     return getattr(importlib.import_module(where), name)
 
 
-def parse(data: bytes, multi_memory: bool = True, memory64: bool = True) -> Module:
+def parse(data: bytes, multi_memory: bool = True, memory64: bool = True,
+          threads: bool = True) -> Module:
     """Decode and validate a binary module; raises CompileError if it is malformed or
-    invalid.  `multi_memory=False`, `memory64=False`: as WebAssembly 2.0, without those
-    proposals."""
+    invalid.  `multi_memory=False`, `memory64=False`, `threads=False`: as WebAssembly
+    2.0, without those proposals."""
     from aot.wasm.decoder import decode
     from aot.wasm.validator import validate
 
-    module = decode(data, multi_memory=multi_memory, memory64=memory64)
+    module = decode(data, multi_memory=multi_memory, memory64=memory64, threads=threads)
     validate(module)
     return module

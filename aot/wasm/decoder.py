@@ -234,6 +234,10 @@ def _imm_memory_copy(data: bytes, pos: int) -> tuple[Any, int]:
     return (0, 0), _zero_byte(data, _zero_byte(data, pos))
 
 
+def _imm_fence(data: bytes, pos: int) -> tuple[Any, int]:
+    return 0, _zero_byte(data, pos)  # atomic.fence's reserved flags byte
+
+
 ImmReader = Callable[[bytes, int], tuple[Any, int]]
 
 IMM_READERS: dict[str, ImmReader | None] = {
@@ -264,6 +268,7 @@ IMM_READERS: dict[str, ImmReader | None] = {
     "memory_init": _imm_memory_init,
     "data": read_u32,
     "memory_copy": _imm_memory_copy,
+    "fence": _imm_fence,
 }
 
 IMM_READERS_MULTI_MEMORY: dict[str, ImmReader | None] = {
@@ -311,7 +316,8 @@ _TABLES = {
     (False, True): _dispatch_tables(_with_u64_offsets(IMM_READERS, _imm_memarg)),
     (True, True): _dispatch_tables(_with_u64_offsets(IMM_READERS_MULTI_MEMORY, _imm_memarg_mm)),
 }
-_PREFIXES = (0xFC, 0xFD)
+# By `Module.threads`: 0xFE prefixes the atomic instructions, or is an illegal opcode.
+_PREFIXES = {False: (0xFC, 0xFD), True: (0xFC, 0xFD, 0xFE)}
 
 # Block stack entries (what `else` may follow).
 _B_BLOCK, _B_IF, _B_ELSE, _B_LOOP = 0, 1, 2, 3
@@ -319,10 +325,10 @@ _B_BLOCK, _B_IF, _B_ELSE, _B_LOOP = 0, 1, 2, 3
 
 class _Decoder:
     def __init__(self, data: bytes, bodies: Container[int] | None = None,
-                 multi_memory: bool = True, memory64: bool = True) -> None:
+                 multi_memory: bool = True, memory64: bool = True, threads: bool = True) -> None:
         self.data = data
         self.r = Reader(data)
-        self.m = Module(multi_memory=multi_memory, memory64=memory64)
+        self.m = Module(multi_memory=multi_memory, memory64=memory64, threads=threads)
         self.bodies = bodies  # None: every function body; else only these (by index)
         self.uses_data_index = False  # memory.init / data.drop seen
         self._ftype_cache: dict[tuple, FuncType] = {}
@@ -335,6 +341,7 @@ class _Decoder:
         data = self.data
         types = self.m.types
         one_byte, prefixed = _TABLES[self.m.multi_memory, self.m.memory64]
+        prefixes = _PREFIXES[self.m.threads]
         code: list[Instr] = []
         append = code.append
         blocks: list[int] = []
@@ -348,7 +355,7 @@ class _Decoder:
                 if r is _NO_IMM:
                     append(Instr(op, None, start))
                 elif r is None:
-                    if op in _PREFIXES:
+                    if op in prefixes:
                         sub, pos = read_u32(data, pos)
                         entry = prefixed.get((op << 16) | sub)
                         if entry is None:
@@ -486,16 +493,21 @@ class _Decoder:
         r = self.r
         at = r.pos
         flag = r.data[at] if at < len(r.data) else 0
-        if flag & 2 and flag < 8:
-            raise proposals.refuse("threads", "a shared memory", "integer too large", at)
-        if 4 <= flag <= 5 and not self.m.memory64:
+        if 8 <= flag <= 15:
+            raise proposals.refuse("custom page sizes", "a memory with a custom page size",
+                                   "integer too large", at)
+        if flag & 2 and flag < 8 and not self.m.threads:
+            raise proposals.refuse("threads", "a shared memory (the threads proposal is off)",
+                                   "integer too large", at)
+        if flag & 4 and flag < 8 and not self.m.memory64:
             raise proposals.refuse("memory64", "a 64-bit memory (the memory64 proposal is off)",
                                    "integer too large", at)
-        if flag in (4, 5):
+        if 2 <= flag <= 7:
             r.pos += 1
-            lo = r.u64()
-            hi = r.u64() if flag & 1 else None
-            return MemoryType(Limits(lo, hi), is64=True)
+            read = r.u64 if flag & 4 else r.u32
+            lo = read()
+            hi = read() if flag & 1 else None
+            return MemoryType(Limits(lo, hi), is64=bool(flag & 4), shared=bool(flag & 2))
         flag = r.u1()
         lo = r.u32()
         hi = r.u32() if flag else None
@@ -804,7 +816,8 @@ def gc_paused() -> Iterator[None]:
 def decode_bodies(module: Module, data: bytes, indices: Iterable[int]) -> None:
     """Decode the bodies of functions `indices` (function index space) of `module`,
     which `decode(data, bodies=...)` left out."""
-    d = _Decoder(bytes(data), multi_memory=module.multi_memory, memory64=module.memory64)
+    d = _Decoder(bytes(data), multi_memory=module.multi_memory, memory64=module.memory64,
+                 threads=module.threads)
     d.m = module
     first = module.num_imported_funcs
     with gc_paused():
@@ -814,17 +827,17 @@ def decode_bodies(module: Module, data: bytes, indices: Iterable[int]) -> None:
 
 
 def decode(data: bytes, bodies: Container[int] | None = None,
-           multi_memory: bool = True, memory64: bool = True) -> Module:
+           multi_memory: bool = True, memory64: bool = True, threads: bool = True) -> Module:
     """Decode a binary module.  Raises CompileError on any malformed input.  With
     `bodies`, only the bodies of those functions are decoded (the others are empty and
     unchecked): for a compile worker, which translates a few units of a module its
     parent has validated.  `multi_memory=False`: WebAssembly 2.0's encodings (a zero
     byte where the proposal has a memory index); `memory64=False`: without 64-bit
-    memories."""
+    memories; `threads=False`: without shared memories and atomic instructions."""
     data = bytes(data)
     try:
         with gc_paused():
-            return _Decoder(data, bodies, multi_memory, memory64).module()
+            return _Decoder(data, bodies, multi_memory, memory64, threads).module()
     except IndexError:
         # Every raw `data[pos]` past the end lands here.
         raise CompileError(UNEXPECTED_END, len(data)) from None

@@ -87,6 +87,7 @@ class Module:
     # instructions, several memories), or as WebAssembly 2.0 (`CompileOptions`).
     multi_memory: bool = True
     memory64: bool = True  # 64-bit memories (the memory64 proposal), or 32-bit ones only
+    threads: bool = True  # shared memories and atomic instructions (the threads proposal)
 
     # --- index spaces: imports come first, then definitions (spec §2.5.1) ---
 

@@ -2,7 +2,7 @@
 operators whose operand types are fixed, their signature.
 
 Numbering follows `aot.wasm.instr`: plain opcodes are one byte, prefixed ones are
-`(prefix << 16) | subopcode` (0xFC bulk/saturating ops, 0xFD SIMD).
+`(prefix << 16) | subopcode` (0xFC bulk/saturating ops, 0xFD SIMD, 0xFE atomics).
 
 Signatures are written compactly as `"params:results"` with one letter per value:
 `i` i32, `l` i64, `f` f32, `d` f64, `v` v128.  An operator with a signature is "simple"
@@ -39,7 +39,6 @@ class OpInfo:
     results: tuple[ValType, ...] | None = None
     align: int = -1  # natural alignment (log2 bytes) of memory accesses
     lanes: int = 0  # number of lanes, for operators with a lane immediate
-    proposal: str = ""  # the post-2.0 proposal defining it (PROPOSAL_OPCODES only)
 
     @property
     def simple(self) -> bool:
@@ -543,7 +542,44 @@ _ROWS: list[tuple] = [
 ]
 
 
-def _make(row: tuple, proposal: str = "") -> OpInfo:
+FE = 0xFE << 16
+
+_ATOMIC_RMW = ("add", "sub", "and", "or", "xor", "xchg", "cmpxchg")
+# (name prefix, suffix, natural alignment, operand letter) of each rmw access width
+_ATOMIC_WIDTHS = (("i32.atomic.rmw", "", 2, "i"), ("i64.atomic.rmw", "", 3, "l"),
+                  ("i32.atomic.rmw8", "_u", 0, "i"), ("i32.atomic.rmw16", "_u", 1, "i"),
+                  ("i64.atomic.rmw8", "_u", 0, "l"), ("i64.atomic.rmw16", "_u", 1, "l"),
+                  ("i64.atomic.rmw32", "_u", 2, "l"))
+
+_THREADS_ROWS: list[tuple] = [
+    (FE | 0x00, "memory.atomic.notify", "memarg", "ii:i", 2),
+    (FE | 0x01, "memory.atomic.wait32", "memarg", "iil:i", 2),
+    (FE | 0x02, "memory.atomic.wait64", "memarg", "ill:i", 3),
+    (FE | 0x03, "atomic.fence", "fence", ":"),
+    (FE | 0x10, "i32.atomic.load", "memarg", "i:i", 2),
+    (FE | 0x11, "i64.atomic.load", "memarg", "i:l", 3),
+    (FE | 0x12, "i32.atomic.load8_u", "memarg", "i:i", 0),
+    (FE | 0x13, "i32.atomic.load16_u", "memarg", "i:i", 1),
+    (FE | 0x14, "i64.atomic.load8_u", "memarg", "i:l", 0),
+    (FE | 0x15, "i64.atomic.load16_u", "memarg", "i:l", 1),
+    (FE | 0x16, "i64.atomic.load32_u", "memarg", "i:l", 2),
+    (FE | 0x17, "i32.atomic.store", "memarg", "ii:", 2),
+    (FE | 0x18, "i64.atomic.store", "memarg", "il:", 3),
+    (FE | 0x19, "i32.atomic.store8", "memarg", "ii:", 0),
+    (FE | 0x1A, "i32.atomic.store16", "memarg", "ii:", 1),
+    (FE | 0x1B, "i64.atomic.store8", "memarg", "il:", 0),
+    (FE | 0x1C, "i64.atomic.store16", "memarg", "il:", 1),
+    (FE | 0x1D, "i64.atomic.store32", "memarg", "il:", 2),
+] + [
+    (FE | (0x1E + 7 * i + j), f"{prefix}.{op}{suffix}", "memarg",
+     f"i{t}{t if op == 'cmpxchg' else ''}:{t}", align)
+    for i, op in enumerate(_ATOMIC_RMW)
+    for j, (prefix, suffix, align, t) in enumerate(_ATOMIC_WIDTHS)
+]
+_ROWS += _THREADS_ROWS
+
+
+def _make(row: tuple) -> OpInfo:
     code, name, imm, sig = row[:4]
     extra = row[4] if len(row) > 4 else -1
     params = results = None
@@ -558,7 +594,7 @@ def _make(row: tuple, proposal: str = "") -> OpInfo:
         lanes = extra
     elif imm == "memarg_lane":
         align, lanes = extra, 16 >> extra
-    return OpInfo(code, name, imm, params, results, align, lanes, proposal)
+    return OpInfo(code, name, imm, params, results, align, lanes)
 
 
 OPCODES: dict[int, OpInfo] = {}
@@ -573,57 +609,6 @@ OPCODES_BY_NAME: dict[str, OpInfo] = {}
 for _info in sorted(OPCODES.values(), key=lambda i: -i.code):
     OPCODES_BY_NAME[_info.name] = _info
 del _info
-
-# ---- proposals beyond WebAssembly 2.0 ---------------------------------------------------
-# Known here for the text format (aot.wat encodes them), never decoded: OPCODES, which the
-# decoder and validator work from, stays WebAssembly 2.0, and the decoder refuses these
-# opcodes by name through aot.wasm.proposals.  Rows as in _ROWS; "fence" is atomic.fence's
-# immediate (one reserved 0x00 byte).
-FE = 0xFE << 16
-
-_ATOMIC_RMW = ("add", "sub", "and", "or", "xor", "xchg", "cmpxchg")
-# (name prefix, suffix, natural alignment, operand letter) of each rmw access width
-_ATOMIC_WIDTHS = (("i32.atomic.rmw", "", 2, "i"), ("i64.atomic.rmw", "", 3, "l"),
-                  ("i32.atomic.rmw8", "_u", 0, "i"), ("i32.atomic.rmw16", "_u", 1, "i"),
-                  ("i64.atomic.rmw8", "_u", 0, "l"), ("i64.atomic.rmw16", "_u", 1, "l"),
-                  ("i64.atomic.rmw32", "_u", 2, "l"))
-
-_PROPOSAL_ROWS: dict[str, list[tuple]] = {
-    "threads": [
-        (FE | 0x00, "memory.atomic.notify", "memarg", "ii:i", 2),
-        (FE | 0x01, "memory.atomic.wait32", "memarg", "iil:i", 2),
-        (FE | 0x02, "memory.atomic.wait64", "memarg", "ill:i", 3),
-        (FE | 0x03, "atomic.fence", "fence", ":"),
-        (FE | 0x10, "i32.atomic.load", "memarg", "i:i", 2),
-        (FE | 0x11, "i64.atomic.load", "memarg", "i:l", 3),
-        (FE | 0x12, "i32.atomic.load8_u", "memarg", "i:i", 0),
-        (FE | 0x13, "i32.atomic.load16_u", "memarg", "i:i", 1),
-        (FE | 0x14, "i64.atomic.load8_u", "memarg", "i:l", 0),
-        (FE | 0x15, "i64.atomic.load16_u", "memarg", "i:l", 1),
-        (FE | 0x16, "i64.atomic.load32_u", "memarg", "i:l", 2),
-        (FE | 0x17, "i32.atomic.store", "memarg", "ii:", 2),
-        (FE | 0x18, "i64.atomic.store", "memarg", "il:", 3),
-        (FE | 0x19, "i32.atomic.store8", "memarg", "ii:", 0),
-        (FE | 0x1A, "i32.atomic.store16", "memarg", "ii:", 1),
-        (FE | 0x1B, "i64.atomic.store8", "memarg", "il:", 0),
-        (FE | 0x1C, "i64.atomic.store16", "memarg", "il:", 1),
-        (FE | 0x1D, "i64.atomic.store32", "memarg", "il:", 2),
-    ] + [
-        (FE | (0x1E + 7 * i + j), f"{prefix}.{op}{suffix}", "memarg",
-         f"i{t}{t if op == 'cmpxchg' else ''}:{t}", align)
-        for i, op in enumerate(_ATOMIC_RMW)
-        for j, (prefix, suffix, align, t) in enumerate(_ATOMIC_WIDTHS)
-    ],
-}
-
-# Name -> info of the proposal instructions OPCODES does not have (one that a later
-# change moves into _ROWS, once aot implements it, leaves this table by itself).
-PROPOSAL_OPCODES_BY_NAME: dict[str, OpInfo] = {
-    _row[1]: _make(_row, _proposal)
-    for _proposal, _rows in _PROPOSAL_ROWS.items()
-    for _row in _rows
-    if _row[1] not in OPCODES_BY_NAME
-}
 
 # Frequently compared opcodes, named for readability in the decoder and validator.
 UNREACHABLE, NOP, BLOCK, LOOP, IF, ELSE, END = 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x0B

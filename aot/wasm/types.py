@@ -74,6 +74,7 @@ class TableType:
 class MemoryType:
     limits: Limits  # in 64 KiB pages
     is64: bool = False  # memory64: addressed by i64 (`index_type`)
+    shared: bool = False  # threads: may be imported by instances running on other threads
 
     @property
     def index_type(self) -> ValType:
@@ -85,7 +86,7 @@ class MemoryType:
         return MAX_PAGES_64 if self.is64 else MAX_PAGES
 
     def __str__(self) -> str:
-        return f"(memory {'i64 ' if self.is64 else ''}{self.limits})"
+        return f"(memory {'i64 ' if self.is64 else ''}{self.limits}{' shared' if self.shared else ''})"
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ def _check_table_limits(lim: Limits) -> None:
 
 
 def _check_memory_type(mt: MemoryType) -> None:
+    if mt.shared and mt.limits.max is None:
+        raise CompileError("shared memory must have maximum")
     if mt.is64:
         _limits(mt.limits, MAX_PAGES_64, "memory size must be at most 2^48 pages")
     else:
@@ -399,6 +401,8 @@ class _FuncChecker:
 # --- extra immediate checks of simple operators ---
 
 
+_ATOMIC_PREFIX = 0xFE
+
 # An extra check returns None, or the operator's (params, results) when they differ from
 # the opcode table's: those of a 64-bit memory (memory64), addressed by i64.
 
@@ -409,6 +413,8 @@ def _x_memarg(fc: _FuncChecker, ins: Instr, info: OpInfo) -> tuple[list, list] |
         raise _err(f"unknown memory {imm[2]}")
     if imm[0] > info.align:
         raise _err("alignment must not be larger than natural")
+    if imm[0] != info.align and info.code >> 16 == _ATOMIC_PREFIX:
+        raise _err("atomic alignment must be natural")
     if not fc.c.memories[imm[2]].is64:
         if imm[1] > 0xFFFF_FFFF:
             raise _err("offset out of range (a 32-bit memory's offsets are u32)")

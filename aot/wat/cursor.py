@@ -9,7 +9,7 @@ token"; running out of text is an "unexpected end".
 
 from __future__ import annotations
 
-from aot.wasm.opcodes import OPCODES_BY_NAME, PROPOSAL_OPCODES_BY_NAME
+from aot.wasm.opcodes import OPCODES_BY_NAME
 from aot.wat import numbers
 from aot.wat.errors import WatError
 from aot.wat.lexer import EOF, ID, KW, LP, NUM, RP, STR, Tokens, string_bytes, utf8
@@ -29,7 +29,7 @@ _STRUCTURE = """
     assert_invalid assert_unlinkable assert_uninstantiable assert_exception input output
     ref.extern ref.host either
 """.split()
-KEYWORDS = frozenset(_STRUCTURE) | frozenset(OPCODES_BY_NAME) | frozenset(PROPOSAL_OPCODES_BY_NAME)
+KEYWORDS = frozenset(_STRUCTURE) | frozenset(OPCODES_BY_NAME)
 
 
 def known_keyword(word: str) -> bool:

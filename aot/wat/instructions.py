@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aot.wasm.opcodes import OPCODES_BY_NAME, PROPOSAL_OPCODES_BY_NAME
+from aot.wasm.opcodes import OPCODES_BY_NAME
 from aot.wat import numbers
 from aot.wat.cursor import ID, KW, LP, NUM, RP, Cursor, known_keyword
 from aot.wat.encoder import NameMap, sleb, uleb
@@ -46,9 +46,8 @@ def _opcode_bytes(code: int) -> bytes:
 
 def _instructions() -> dict[str, Op]:
     table = {}
-    for infos in (OPCODES_BY_NAME, PROPOSAL_OPCODES_BY_NAME):
-        for name, info in infos.items():
-            table[name] = Op(name, _opcode_bytes(info.code), info.imm, info.align)
+    for name, info in OPCODES_BY_NAME.items():
+        table[name] = Op(name, _opcode_bytes(info.code), info.imm, info.align)
     for name in ("block", "loop", "if", "else", "end"):  # structure, parsed as such
         del table[name]
     # `select` is 0x1b, or the typed 0x1c when a (result ...) follows: its reader writes it.

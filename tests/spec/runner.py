@@ -154,6 +154,7 @@ class ScriptRunner:
             # Off for the core scripts (`suite.proposals_for`).
             self.compile_options["multi_memory"] = proposals
             self.compile_options["memory64"] = proposals
+            self.compile_options["threads"] = proposals
         self.store = eng.Store()  # one store per script: instances share state through it
         self.externs = Externs()
         self.registry: dict[str, Any] = {"spectest": spectest_module(eng)}

@@ -35,7 +35,8 @@ def script_name(path: Path) -> str:
 
 
 def proposals_for(script: Path) -> bool:
-    """Whether a script runs with the multi-memory and memory64 proposals: not the core
-    ones, which are WebAssembly 2.0's and test the zero bytes where multi-memory puts a
-    memory index and the u32 offsets memory64 widens."""
+    """Whether a script runs with the multi-memory, memory64 and threads proposals: not
+    the core ones, which are WebAssembly 2.0's and test the zero bytes where multi-memory
+    puts a memory index, the u32 offsets memory64 widens and the limits flags threads
+    gives a meaning."""
     return script.parent.name != "core"

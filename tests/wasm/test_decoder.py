@@ -27,7 +27,7 @@ def ops(code: list[Instr]) -> list[str]:
 
 def malformed(data: bytes) -> CompileError:
     with pytest.raises(CompileError) as e:
-        decode(data, multi_memory=False, memory64=False)  # WebAssembly 2.0's encodings (test_multi_memory.py)
+        decode(data, multi_memory=False, memory64=False, threads=False)  # WebAssembly 2.0's encodings (test_multi_memory.py)
     return e.value
 
 

@@ -35,6 +35,7 @@ _IMM_TEXT = {
     "memory_init": "0",
     "data": "0",
     "memory_copy": "",
+    "fence": "",
 }
 
 
@@ -66,7 +67,7 @@ def test_every_opcode_encodes_as_its_name() -> None:
 
 
 def test_table_shape() -> None:
-    assert len(OPCODES) == 437 + 2 + 20  # 2.0's, tail calls' 2, relaxed SIMD's 20
+    assert len(OPCODES) == 437 + 2 + 20 + 67  # 2.0's, tail calls' 2, relaxed SIMD's 20, threads' 67
     assert OPCODES_BY_NAME["return_call_indirect"].code == 0x13
     assert sum(1 for c in OPCODES if c & 0xFF0000 == FD) == 236 + 20  # 2.0's SIMD, relaxed
     assert sum(1 for c in OPCODES if c & 0xFF0000 == FC) == 18

@@ -11,7 +11,7 @@ from aot.wasm import decode, parse
 
 def invalid(text: str) -> CompileError:
     with pytest.raises(CompileError) as e:
-        parse(wasmtime.wat2wasm(text), multi_memory=False, memory64=False)  # 2.0's rules
+        parse(wasmtime.wat2wasm(text), multi_memory=False, memory64=False, threads=False)  # 2.0's rules
     return e.value
 
 

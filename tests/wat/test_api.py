@@ -53,8 +53,11 @@ def test_wat_files(tmp_path) -> None:
 
 def test_proposals_parse_then_the_compiler_refuses_them() -> None:
     aot.validate("(module (func return_call 0))")  # tail calls: implemented
+    aot.validate("(module (memory 1 1 shared))")  # threads: implemented, and on by default
     with pytest.raises(aot.NotSupportedError, match="threads"):
-        aot.validate("(module (memory 1 1 shared))")
+        aot.validate("(module (memory 1 1 shared))", threads=False)
+    with pytest.raises(aot.NotSupportedError, match="table64"):
+        aot.validate("(module (table i64 1 funcref))")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ import wasmtime
 
 import aot
 from aot.wasm import decode, parse
-from aot.wasm.opcodes import PROPOSAL_OPCODES_BY_NAME
 from aot.wasm.types import ValType
 from aot.wat import wat2wasm
 from aot.wat.instructions import IMMEDIATES, INSTRUCTIONS
@@ -302,24 +301,6 @@ def test_multi_memory_memarg_sets_the_index_flag() -> None:
                 " (drop (i32.load 0 offset=3 (i32.const 0)))))")
     assert bytes([0x28, 0x42, 0x01, 0x03]) in code  # align 2 | 0x40, memory 1, offset 3
     assert bytes([0x28, 0x02, 0x03]) in code  # memory 0: no flag
-
-
-@pytest.mark.parametrize("name", sorted(PROPOSAL_OPCODES_BY_NAME))
-def test_every_proposal_instruction_encodes_as_wasmtime_does(name: str) -> None:
-    info = PROPOSAL_OPCODES_BY_NAME[name]
-    imm = {"func": "0", "call_indirect": "(type 0)", "memarg": "", "fence": "", "none": ""}
-    same("(module (type (func)) (memory 1) (table 1 funcref)"
-         f" (func {name} {imm[info.imm]}))")
-
-
-def test_proposal_instructions_are_not_decoded() -> None:
-    """The proposal rows are the text format's: their opcodes are none of the decoder's,
-    which keeps refusing them by name."""
-    from aot.wasm.opcodes import OPCODES
-
-    assert not {info.code for info in PROPOSAL_OPCODES_BY_NAME.values()} & set(OPCODES)
-    with pytest.raises(aot.NotSupportedError, match="threads"):
-        aot.validate(wat2wasm("(module (func atomic.fence))"))
 
 
 def test_every_immediate_kind_has_a_reader() -> None:

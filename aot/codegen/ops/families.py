@@ -1,5 +1,6 @@
 """Importing this module registers every operator lowering in `registry`."""
 
+import aot.codegen.ops.atomic  # noqa: F401
 import aot.codegen.ops.bulk_memory  # noqa: F401
 import aot.codegen.ops.call  # noqa: F401
 import aot.codegen.ops.control  # noqa: F401

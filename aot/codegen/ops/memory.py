@@ -47,16 +47,18 @@ STORES = {
 }
 
 
-def heap_address(tr: FunctionTranslator, memory: int, addr: ir.Value, offset: int, width: int) -> ir.Value:
+def heap_address(tr: FunctionTranslator, memory: int, addr: ir.Value, offset: int, width: int,
+                 explicit: bool = False) -> ir.Value:
     """The pointer for an access of `width` bytes at `addr + offset`.
 
     Explicit mode checks `ea + width <= length` first.  Guard mode does not: every 32-bit
     memory reserves 8 GiB + a guard, which `zext(addr) + offset + width` cannot leave, and
     only [0, length) is accessible, so an access past the end faults and becomes the trap.
     A 64-bit memory's `addr + offset` may wrap: its check counts the carry as out of
-    bounds."""
+    bounds.  `explicit`: check even a guarded memory (for an address that compiled code
+    does not itself touch)."""
     b = tr.builder
-    if tr.mc.guarded(memory):
+    if tr.mc.guarded(memory) and not explicit:
         ea = b.zext(addr, I64)
         if offset:
             ea = b.add(ea, ir.Constant(I64, offset), flags=["nuw"])
