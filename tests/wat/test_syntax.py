@@ -9,7 +9,6 @@ import struct
 import pytest
 import wasmtime
 
-import aot
 from aot.wasm import decode, parse
 from aot.wasm.types import ValType
 from aot.wat import wat2wasm
