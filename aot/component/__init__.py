@@ -1,0 +1,2 @@
+"""The component model: components compiled ahead of time, lifted and lowered through
+the canonical ABI (issue 18)."""
