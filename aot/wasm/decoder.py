@@ -496,13 +496,15 @@ class _Decoder:
         if 8 <= flag <= 15:
             raise proposals.refuse("custom page sizes", "a memory with a custom page size",
                                    "integer too large", at)
-        if flag & 2 and flag < 8 and not self.m.threads:
+        # A shared memory always has a maximum: 0x03 (and memory64's 0x07) are its only
+        # flags, 0x02 and 0x06 stay malformed as in 2.0.
+        if flag in (3, 7) and not self.m.threads:
             raise proposals.refuse("threads", "a shared memory (the threads proposal is off)",
                                    "integer too large", at)
-        if flag & 4 and flag < 8 and not self.m.memory64:
+        if flag in (4, 5, 7) and not self.m.memory64:
             raise proposals.refuse("memory64", "a 64-bit memory (the memory64 proposal is off)",
                                    "integer too large", at)
-        if 2 <= flag <= 7:
+        if flag in (3, 4, 5, 7):
             r.pos += 1
             read = r.u64 if flag & 4 else r.u32
             lo = read()

@@ -118,8 +118,6 @@ def _check_table_limits(lim: Limits) -> None:
 
 
 def _check_memory_type(mt: MemoryType) -> None:
-    if mt.shared and mt.limits.max is None:
-        raise CompileError("shared memory must have maximum")
     if mt.is64:
         _limits(mt.limits, MAX_PAGES_64, "memory size must be at most 2^48 pages")
     else:
