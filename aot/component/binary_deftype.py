@@ -56,7 +56,7 @@ from aot.component.types import (
 )
 from aot.errors import CompileError, NotSupportedError
 from aot.wasm.types import ValType as Core
-from aot.wasm.validator import _check_memory_type, _check_table_limits
+from aot.wasm.validator import check_memory_type, check_table_limits
 
 PRIMS = {0x7F: Prim.BOOL, 0x7E: Prim.S8, 0x7D: Prim.U8, 0x7C: Prim.S16, 0x7B: Prim.U16,
          0x7A: Prim.S32, 0x79: Prim.U32, 0x78: Prim.S64, 0x77: Prim.U64, 0x76: Prim.F32,
@@ -369,11 +369,11 @@ class TypeDecoder(DecoderBase):
         try:
             if tag == 0x01:
                 table = self.core.tabletype()
-                _check_table_limits(table.limits)
+                check_table_limits(table.limits)
                 return CoreExtern(Sort.CORE_TABLE, table)
             if tag == 0x02:
                 memory = self.core.memtype()
-                _check_memory_type(memory)
+                check_memory_type(memory)
                 return CoreExtern(Sort.CORE_MEMORY, memory)
         except CompileError as e:
             fail(e.message, pos if e.offset is None else e.offset)

@@ -113,11 +113,11 @@ def _limits(lim: Limits, bound: int, msg: str) -> None:
             raise CompileError("size minimum must not be greater than maximum")
 
 
-def _check_table_limits(lim: Limits) -> None:
+def check_table_limits(lim: Limits) -> None:
     _limits(lim, 0xFFFF_FFFF, "table size must be at most 2^32-1")
 
 
-def _check_memory_type(mt: MemoryType) -> None:
+def check_memory_type(mt: MemoryType) -> None:
     if mt.is64:
         _limits(mt.limits, MAX_PAGES_64, "memory size must be at most 2^48 pages")
     else:
@@ -135,9 +135,9 @@ def validate(module: Module) -> None:
             if imp.type >= ntypes:  # type: ignore[operator]
                 raise CompileError(f"unknown type {imp.type}")
         elif imp.kind == ExternKind.TABLE:
-            _check_table_limits(imp.type.limits)  # type: ignore[union-attr]
+            check_table_limits(imp.type.limits)  # type: ignore[union-attr]
         elif imp.kind == ExternKind.MEMORY:
-            _check_memory_type(imp.type)  # type: ignore[arg-type]
+            check_memory_type(imp.type)  # type: ignore[arg-type]
     for ti in m.funcs:
         if ti >= ntypes:
             raise CompileError(f"unknown type {ti}")
@@ -162,9 +162,9 @@ def validate(module: Module) -> None:
     for g in m.globals:
         _check_const(g.init, g.type.type, const_globals, nfuncs)
     for t in m.tables:
-        _check_table_limits(t.limits)
+        check_table_limits(t.limits)
     for mem in m.memories:
-        _check_memory_type(mem)
+        check_memory_type(mem)
     for e in m.elems:
         if e.mode == "active":
             if e.table >= len(c.tables):
