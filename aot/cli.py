@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Sequence
 
 from aot.errors import AotError, Exit, Trap
+from aot.wasm.proposals import COMPONENT_VERSION
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # bad input: invalid wasm, incompatible artifact, missing import, I/O
@@ -148,9 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the size to keep at most: bytes, or a number with K, M or G")
 
     i = add_command(
-        "inspect", help="show what an artifact contains",
+        "inspect", help="show what an artifact (or a component) contains",
         description="Print an artifact's sections, imports, exports, compiled functions "
-        "and their unwind coverage.",
+        "and their unwind coverage; for a component binary, its imports and exports "
+        "with their WIT types.",
     )
     i.add_argument("artifact")
     i.add_argument("--json", action="store_true", help="machine-readable output")
@@ -373,6 +375,22 @@ def _exit_status(code: int) -> int:
     return code if 0 <= code <= 255 else EXIT_ERROR
 
 
+def _inspect_component(args: argparse.Namespace, data: bytes) -> int:
+    """A component binary: its WIT-level imports and exports."""
+    from aot.component.binary import decode_component, describe
+
+    model = decode_component(data)
+    if args.json:
+        print(json.dumps({"file": args.artifact, "component": True,
+                          "imports": [{"name": i.name, "sort": str(i.sort)} for i in model.imports],
+                          "exports": [{"name": e.name, "sort": str(e.sort)} for e in model.exports],
+                          "core_modules": len(model.core_modules)}, indent=2))
+        return EXIT_OK
+    print(f"{args.artifact}: component ({len(model.core_modules)} core modules)")
+    print(describe(model), end="")
+    return EXIT_OK
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Everything from the file itself (pyelftools and the trailer): an artifact for
     another machine can be inspected too."""
@@ -388,6 +406,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             data = f.read()
     except OSError as exc:
         raise AotError(f"{args.artifact}: cannot read: {exc.strerror}") from None
+    if data[4:8] == COMPONENT_VERSION:
+        return _inspect_component(args, data)
     try:
         _, fp = read_trailer(data)
     except TrailerError as exc:

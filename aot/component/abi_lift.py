@@ -223,6 +223,15 @@ class WasmList(Sequence):
     def __len__(self) -> int:
         return self._length
 
+    def tolist(self) -> list[Any]:
+        """Every element, read in one pass over the list's bytes (a list() of it reads
+        element by element)."""
+        if self._items is not None:
+            return list(self._items)
+        size, decode, cx = self._size, self._decode, self._cx
+        data = cx.read(self._ptr, size * self._length, "list")
+        return [decode(cx, data, k * size) for k in range(self._length)]
+
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(self._length))]

@@ -85,6 +85,13 @@ class LinkerInstance:
         value (a tuple for several named results) is lowered back."""
         self._items[name] = HostFunc(name, fn)
 
+    def resource(self, name: str, dtor: Callable[[int], Any] | None = None) -> HostResource:
+        """Define the resource type a component imports as `name` (`(sub resource)`):
+        the host creates its values with `.new(rep)`; `dtor(rep)` runs when the last
+        owner drops one."""
+        item = self._items[name] = HostResource(name, dtor)
+        return item
+
     def instance(self, name: str) -> LinkerInstance:
         item = self._items.get(name)
         if item is None:
@@ -124,8 +131,50 @@ class Linker:
             if item is None:
                 raise LinkError(f"component import {imp.name!r} ({imp.sort}) is not defined "
                                 "in the linker")
+            if isinstance(imp.type, ResourceType):
+                if not isinstance(item, HostResource):
+                    raise LinkError(f"component import {imp.name!r} is a resource type: "
+                                    "define it with LinkerInstance.resource()")
+                item.bind(imp.type)
+            _bind_instance_resources(imp, item)
             imports[imp.name] = item
         return Instance(component, store, imports)
+
+
+def _bind_instance_resources(imp: m.Import, item: Any) -> None:
+    """An imported instance's resource types, bound to the linker's host resources of
+    the same names."""
+    if not isinstance(imp.type, m.InstanceType) or not isinstance(item, LinkerInstance):
+        return
+    for name, extern in imp.type.exports:
+        if isinstance(extern.type, ResourceType):
+            host = item.get(name)
+            if not isinstance(host, HostResource):
+                raise LinkError(f"resource {name!r} of instance {imp.name!r}: define it with "
+                                "LinkerInstance.resource()")
+            host.bind(extern.type)
+
+
+class HostResource:
+    """A host-defined resource type, bound at instantiation to the resource type the
+    component imports under its name."""
+
+    def __init__(self, name: str, dtor: Callable[[int], Any] | None) -> None:
+        self.name = name
+        self.dtor = dtor
+        self.type: ResourceType | None = None
+
+    def bind(self, rt: ResourceType) -> None:
+        if self.type is not None and self.type is not rt:
+            raise LinkError(f"host resource {self.name!r} is already bound to another "
+                            "component's import")
+        self.type = rt
+
+    def new(self, rep: int) -> abi.Resource:
+        """A new resource the host owns, with representation `rep`."""
+        if self.type is None:
+            raise LinkError(f"host resource {self.name!r}: no component imports it yet")
+        return abi.Resource(self.type, rep, dtor=self.dtor)
 
 
 class HostFunc:
@@ -189,7 +238,8 @@ class Func:
             raise ComponentPoisonedError(
                 f"cannot call {self.name!r}: an earlier call into this component instance "
                 "trapped, which leaves it unusable")
-        cx = abi.LiftLowerContext(self._options, owner.state)
+        task = abi.Task()  # borrows lent to the callee for this call
+        cx = abi.LiftLowerContext(self._options, owner.state, task)
         flat = abi.lower_values(cx, args, self._param_types, abi.MAX_FLAT_PARAMS,
                                 where=self._where)
         try:
@@ -201,6 +251,7 @@ class Func:
                 results = list(results)
             # Lists are read before post-return frees them.
             results = [_materialize(v) for v in results]
+            task.finish()
             if self._post_return is not None:
                 self._post_return(*core_list)
         except Trap:
@@ -215,7 +266,7 @@ class Func:
 def _materialize(value: Any) -> Any:
     """A value that stays valid after post-return: lazy lists read into Python lists."""
     if isinstance(value, abi.WasmList):
-        return [_materialize(v) for v in value]
+        return [_materialize(v) for v in value.tolist()]
     if isinstance(value, dict):
         return {k: _materialize(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -307,6 +358,16 @@ class _Instantiation:
         args = {name: self.at(sort, idx) for name, sort, idx in d.args}
         return _Instantiation(self.component, self.instance, nested, args, self).run()
 
+    def type_def(self, d: m.TypeDef):
+        rt = d.type
+        if isinstance(rt, ResourceType):  # defined here: this instance implements it
+            state = self.instance.state
+            state.implements.add(rt)
+            if rt.dtor is not None and rt not in state.destructors:
+                dtor = self.at(m.Sort.CORE_FUNC, rt.dtor)
+                state.destructors[rt] = lambda rep: dtor(rep)  # type: ignore[index]
+        return rt
+
     def nested_component(self, d: m.Component):
         return d
 
@@ -335,13 +396,15 @@ class _Instantiation:
         def lowered(*core_args):
             if not instance.may_enter:
                 raise ComponentPoisonedError("a call into a trapped component instance")
-            cx = abi.LiftLowerContext(opts, instance.state)
+            subtask = abi.Subtask()  # the guest's handles the host borrows for this call
+            cx = abi.LiftLowerContext(opts, instance.state, subtask)
             args_in = list(core_args[:-1]) if out_param and results else list(core_args)
             values = abi.lift_values(cx, abi.MAX_FLAT_PARAMS, args_in, params)
             values = [_materialize(v) for v in values]
             out = callee.call(values, ft) if isinstance(callee, HostFunc) else callee.call(values)
             flat = abi.lower_values(cx, out, results, abi.MAX_FLAT_RESULTS,
                                     out_param=core_args[-1] if out_param and results else None)
+            subtask.finish()
             if not flat:
                 return None
             return flat[0] if len(flat) == 1 else tuple(flat)
@@ -353,10 +416,6 @@ class _Instantiation:
 
         state = self.instance.state
         rt = d.resource_type
-        if rt.dtor is not None and rt not in state.destructors:
-            dtor = self.at(m.Sort.CORE_FUNC, rt.dtor)
-            state.destructors[rt] = lambda rep: dtor(rep)  # type: ignore[index]
-        state.implements.add(rt)
         op = {"resource.new": lambda rep: state.resource_new(rt, rep),
               "resource.rep": lambda h: state.resource_rep(rt, h),
               "resource.drop": lambda h: state.resource_drop(rt, h)}[d.op]
@@ -400,10 +459,11 @@ _HANDLERS: dict[type, Callable[[_Instantiation, Any], Any]] = {
     m.InlineExports: _Instantiation.inline_exports,
     m.Instantiate: _Instantiation.instantiate,
     m.Component: _Instantiation.nested_component,
+    m.TypeDef: _Instantiation.type_def,
     m.CanonLift: _Instantiation.canon_lift,
     m.CanonLower: _Instantiation.canon_lower,
     m.CanonResource: _Instantiation.canon_resource,
 }
 
-__all__ = ["Component", "ComponentPoisonedError", "Func", "Instance", "Linker",
+__all__ = ["Component", "ComponentPoisonedError", "Func", "HostResource", "Instance", "Linker",
            "LinkerInstance"]

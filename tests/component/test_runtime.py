@@ -323,3 +323,16 @@ def test_wrong_argument_types_name_the_parameter():
         call("add", "two", 2)
     with pytest.raises(ValueError, match="parameter 'b'"):
         call("add", 1, -1)
+
+
+def test_aot_inspect_prints_a_components_wit_level_imports_and_exports(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "shout.wasm"
+    path.write_bytes(wasmtime.wat2wasm(SHOUT))
+    done = subprocess.run([sys.executable, "-m", "aot", "inspect", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "import log: func(msg: string)" in done.stdout
+    assert "export shout: func(s: string) -> string" in done.stdout
