@@ -69,8 +69,14 @@ def _foldable_constant(value: ir.Value, shape: str) -> bool:
 
 def _arithmetic(shape: str, method: str) -> PureLowering:
     def lower(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
-        va, vb = (opaque(ctx, view(ctx, v, shape)) if _foldable_constant(v, shape)
-                  else view(ctx, v, shape) for v in (a, b))
+        va, vb = view(ctx, a, shape), view(ctx, b, shape)
+        if _foldable_constant(a, shape):
+            va = opaque(ctx, va)
+        # LLVM folds `a - NaN` as `a + -NaN`, flipping the NaN's sign where subps keeps
+        # it: a subtrahend is always opaque, since the optimizer may find it constant
+        # only after inlining or loop simplification (fuzz seed 9005163).
+        if method == "fsub" or _foldable_constant(b, shape):
+            vb = opaque(ctx, vb)
         return to_v128(ctx, getattr(ctx.builder, method)(va, vb))
 
     return lower
