@@ -128,16 +128,18 @@ def _prim_encoder(t: Prim, ptr_type: str) -> Encoder:
     return lambda cx, v, buf, off: pair(buf, off, *store_string_into_range(cx, v))
 
 
+def _labels_and_items(t: Record | Tuple, n: int) -> tuple[tuple[str, ...], Callable[[Any], Sequence]]:
+    """How a record's or tuple's parts are named in errors, and read from a host value."""
+    if isinstance(t, Tuple):
+        return (tuple(f"element {i} of tuple" for i in range(n)),
+                lambda v: tuple_items(v, n))
+    return tuple(f"field {name!r} of record" for name, _f in t.fields), record_fields(t)
+
+
 def _record_encoder(t: Record | Tuple, ptr_type: str) -> Encoder:
     types = field_types(t)
     parts = tuple(zip(field_offsets(t, ptr_type), (encoder(f, ptr_type) for f in types)))
-    if isinstance(t, Tuple):
-        n = len(types)
-        labels = tuple(f"element {i} of tuple" for i in range(n))
-        items: Callable[[Any], Sequence] = lambda v: tuple_items(v, n)  # noqa: E731
-    else:
-        labels = tuple(f"field {name!r} of record" for name, _f in t.fields)
-        items = record_fields(t)
+    labels, items = _labels_and_items(t, len(types))
 
     def encode_record(cx: LiftLowerContext, v: Any, buf: bytearray, off: int) -> None:
         for label, (o, enc), item in zip(labels, parts, items(v)):
@@ -256,13 +258,7 @@ def _canonical_nan(f: float) -> float:
 def _record_flat_lowerer(t: Record | Tuple, ptr_type: str) -> FlatLowerer:
     types = field_types(t)
     parts = tuple(flat_lowerer(f, ptr_type) for f in types)
-    if isinstance(t, Tuple):
-        n = len(types)
-        labels = tuple(f"element {i} of tuple" for i in range(n))
-        items: Callable[[Any], Sequence] = lambda v: tuple_items(v, n)  # noqa: E731
-    else:
-        labels = tuple(f"field {name!r} of record" for name, _f in t.fields)
-        items = record_fields(t)
+    labels, items = _labels_and_items(t, len(types))
 
     def lower_record(cx: LiftLowerContext, v: Any) -> list:
         flat: list = []
