@@ -325,10 +325,59 @@ def _wasi_config(args: argparse.Namespace):
     return WasiConfig(args=[args.file, *program_args], env=env, preopens=preopens)
 
 
+def _is_component(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False  # _load_any says why it cannot be read
+    return head[:4] == WASM_MAGIC and head[4:8] == COMPONENT_VERSION
+
+
+def _component_run(component) -> str:
+    """The name of the component's exported `wasi:cli/run` instance."""
+    for name, _extern in component.exports:
+        if name.startswith("wasi:cli/run@0.2."):
+            return name
+    names = ", ".join(name for name, _ in component.exports) or "none"
+    raise AotError(f"the component exports no wasi:cli/run@0.2 instance (exports: {names}): "
+                   "it is not a WASI command")
+
+
+def _run_component(args: argparse.Namespace) -> int:
+    """A WASI command component: WASI 0.2 from the same options as a module's preview 1,
+    then `wasi:cli/run.run`."""
+    from aot.component import Component, Err, Linker
+    from aot.component.wasi import add_to_linker, imported_versions
+    from aot.errors import NotSupportedError
+
+    if args.invoke is not None:
+        raise NotSupportedError("aot run --invoke on a component (only its wasi:cli/run "
+                                "runs)")
+    component = Component(args.file, opt_level=args.opt_level)
+    run_name = _component_run(component)
+    linker = Linker()
+    with add_to_linker(linker, _wasi_config(args), versions=imported_versions(component)):
+        try:
+            instance = linker.instantiate(component)
+            run = instance[run_name].get("run")
+            if run is None:
+                raise AotError(f"the component's {run_name} instance has no run function")
+            sys.stdout.flush()  # before anything the component writes to fd 1 itself
+            result = run()
+        except Exit as exc:  # wasi:cli/exit
+            return _exit_status(exc.code)
+    # run returning error is the program's own failure (main returning non-zero without
+    # calling exit): status 1 and no message, as wasmtime does.
+    return EXIT_ERROR if isinstance(result, Err) else EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from aot.loader.func import Func
     from aot.wasi import MODULE, WasiCtx
 
+    if _is_component(args.file):
+        return _run_component(args)
     module = _load_any(args.file, args.opt_level)
     uses_wasi = any(i.module == MODULE for i in module.imports)
     other = [f"{i.module}::{i.name}" for i in module.imports if i.module != MODULE]

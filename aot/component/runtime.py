@@ -335,6 +335,10 @@ class _Instantiation:
         return _core_export(self.at(m.Sort.CORE_INSTANCE, d.instance), d.name)
 
     def alias_export(self, d: m.AliasExport):
+        if d.sort == m.Sort.TYPE and not isinstance(d.type, ResourceType):
+            # A value type (record, enum...) is its own value, as a type_def's is: a host
+            # instance (LinkerInstance) defines only functions and resources.
+            return d.type
         inst = self.at(m.Sort.INSTANCE, d.instance)
         return inst[d.name]
 
