@@ -111,16 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no progress bar (it shows only on a terminal, after a second)")
 
     r = add_command(
-        "run", help="run a WASI program, or call one export of a module",
-        description="Instantiate FILE (a .wasm module, compiled on the fly, or an artifact "
-        "from `aot compile`). Without --invoke, FILE is a WASI command: its _start runs with "
+        "run", help="run a WASI program or command component, or call one export of a module",
+        description="Instantiate FILE (a .wasm module, compiled on the fly, an artifact "
+        "from `aot compile`, or a component). A component must be a WASI 0.2 command: its "
+        "wasi:cli/run runs with ARGS, --env and --dir as a module's would, with WASI 0.2 "
+        "served over the same host (stdio, clocks, random, filesystem). "
+        "Without --invoke, FILE is a WASI command: its _start runs with "
         "ARGS as its arguments (after the program name; put them after `--` when they start "
         "with -), and aot exits with the program's exit code. With --invoke, the export NAME "
         "is called with ARGS, and each result is printed on its own line; integers may be "
         "decimal or 0x-hex, floats accept inf and nan. A module that imports "
         "wasi_snapshot_preview1 gets WASI either way.",
     )
-    r.add_argument("file", help="a .wasm or .wat module, or a compiled artifact")
+    r.add_argument("file", help="a .wasm or .wat module, a compiled artifact, or a command component")
     r.add_argument("--invoke", metavar="NAME", help="the exported function to call")
     r.add_argument("args", nargs="*", help="the program's arguments, or NAME's arguments")
     r.add_argument("-O", dest="opt_level", type=_opt_level, default=2, metavar="N",
