@@ -65,12 +65,14 @@ LAYER = b"\x01\x00"
 SECTIONS = {0: "custom", 1: "core module", 2: "core instance", 3: "core type", 4: "component",
             5: "instance", 6: "alias", 7: "type", 8: "canon", 9: "start", 10: "import",
             11: "export", 12: "value"}
-def decode_component(data: bytes) -> Component:
+def decode_component(data: bytes, more_flags: bool = False) -> Component:
     """Decode and validate a component binary.  Raises CompileError (with the byte
     offset) if it is malformed or invalid, NotSupportedError if it uses a feature aot
-    does not implement."""
+    does not implement.  `more_flags`: accept flags types of more than 32 members (up to
+    1024, the earlier spec's layout of one i32 per 32), as wasmtime's
+    `component-model-more-flags` does; off by default, as in the current spec."""
     data = bytes(data)
-    decoder = _Decoder(data)
+    decoder = _Decoder(data, more_flags)
     try:
         return decoder.component(0, len(data), None)
     except RecursionError:  # a safety net: nesting is limited well below this

@@ -66,6 +66,9 @@ UNSUPPORTED_TYPES = {0x64: "the error-context type", 0x67: "fixed-length lists",
                      0x66: "streams", 0x65: "futures", 0x63: "maps",
                      0x43: "async function types"}
 MAX_FLAGS = 32  # the current Binary.md's bound (earlier versions allowed more)
+# With `more_flags` (wasmtime's `component-model-more-flags`): the earlier bound, laid out
+# as one i32 per 32 flags.
+MAX_MORE_FLAGS = 1024
 
 
 class TypeDecoder(DecoderBase):
@@ -152,8 +155,10 @@ class TypeDecoder(DecoderBase):
 
     def flags(self, scope: Scope, op: int, pos: int) -> Flags:
         names = self.labels(self.vec(self.label_at), "flag", pos)
-        if len(names) > MAX_FLAGS:
-            fail(f"a flags type has at most {MAX_FLAGS} flags, not {len(names)}", pos)
+        bound = MAX_MORE_FLAGS if self.more_flags else MAX_FLAGS
+        if len(names) > bound:
+            hint = "" if self.more_flags else " (more_flags=True allows up to 1024)"
+            fail(f"a flags type has at most {bound} flags, not {len(names)}{hint}", pos)
         return Flags(names)
 
     def enum(self, scope: Scope, op: int, pos: int) -> Enum_:

@@ -107,8 +107,9 @@ class DecoderBase:
     """The cursor over the whole top-level binary (offsets are absolute) and the reads
     and checks shared by all definitions."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, more_flags: bool = False) -> None:
         self.data = data
+        self.more_flags = more_flags  # flags types of more than 32 members (see binary_deftype)
         self.core = CoreDecoder(data)  # reads core types at self.r's position
         self.r: Reader = self.core.r
         self.limit = len(data)  # end of the section being read

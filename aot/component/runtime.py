@@ -33,10 +33,11 @@ class ComponentPoisonedError(AotError):
 
 class Component:
     """A compiled component: its decoded definitions and its core modules compiled.
-    `options` are `aot.compile`'s (opt_level, cache, ...), applied to every core module."""
+    `options` are `aot.compile`'s (opt_level, cache, ...), applied to every core module;
+    `more_flags` accepts flags types of more than 32 members (`decode_component`)."""
 
-    def __init__(self, wasm: bytes | bytearray | memoryview | str | os.PathLike,
-                 **options: Any) -> None:
+    def __init__(self, wasm: bytes | bytearray | memoryview | str | os.PathLike, *,
+                 more_flags: bool = False, **options: Any) -> None:
         import aot
 
         if isinstance(wasm, (str, os.PathLike)):
@@ -44,7 +45,7 @@ class Component:
                 raise NotSupportedError("the component text format: give the component's "
                                         "binary (`wasm-tools parse`)")
             wasm = Path(wasm).read_bytes()
-        self.model = decode_component(bytes(wasm))
+        self.model = decode_component(bytes(wasm), more_flags)
         self._modules: dict[int, Any] = {}  # id(CoreModule) -> aot.Module
         self._compile_all(self.model, aot, options)
 

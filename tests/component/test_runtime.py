@@ -345,3 +345,22 @@ def test_aot_inspect_prints_a_components_wit_level_imports_and_exports(tmp_path)
     assert done.returncode == 0, done.stderr
     assert "import log: func(msg: string)" in done.stdout
     assert "export shout: func(s: string) -> string" in done.stdout
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+@pytest.mark.parametrize("count", [33, 64, 70])
+def test_flags_of_more_than_32_members_round_trip_with_more_flags(opt_level, count):
+    """The current spec (and wasmtime 51) bound flags at 32; `more_flags` takes the
+    earlier layout, one i32 per 32 flags, as wasmtime's component-model-more-flags."""
+    ty = t.Flags(tuple(f"f{k}" for k in range(count)))
+    binary = _echo_component(ty, "utf8")
+    with pytest.raises(aot.CompileError, match="at most 32 flags"):
+        Component(binary, cache=False)
+    linker = Linker()
+    seen = []
+    linker.root().func_wrap("host-echo", lambda x: seen.append(x) or x)
+    echo = linker.instantiate(Component(binary, more_flags=True, opt_level=opt_level,
+                                        cache=False))["echo"]
+    value = frozenset({"f0", "f31", "f32", f"f{count - 1}"})
+    assert echo(value) == value and seen == [value]
+    assert echo(frozenset()) == frozenset()
