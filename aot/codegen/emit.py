@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import platform
 import subprocess
 import sys
 import threading
@@ -22,6 +23,9 @@ def _init_llvm() -> None:
         if not _initialized:
             llvm.initialize_all_targets()
             llvm.initialize_all_asmprinters()
+            # Inline asm with instructions (simd_float's in-order add/mul) is parsed by
+            # the target's asm parser: llvmlite offers the native one only.
+            llvm.initialize_native_asmparser()
             _initialized = True
 
 
@@ -63,6 +67,25 @@ def has_fma(target: str | None, target_cpu: str | None) -> bool:
         _init_llvm()
         return bool(llvm.get_host_cpu_features().get("fma"))
     return target_cpu in _FMA_LEVELS
+
+
+@functools.cache
+def has_avx(target: str | None, target_cpu: str | None) -> bool:
+    """Whether x86 code for this CPU may use VEX-encoded (AVX) instructions, so that
+    hand-written SIMD asm does not mix legacy SSE encodings into AVX code."""
+    if target_arch(target) not in ("x86_64", "amd64"):
+        return False
+    if target_cpu == "native" and target is None:
+        _init_llvm()
+        return bool(llvm.get_host_cpu_features().get("avx"))
+    return target_cpu in _FMA_LEVELS  # x86-64-v3 and up (named CPUs: SSE, to be safe)
+
+
+def parses_x86_asm(target: str | None) -> bool:
+    """Whether inline asm naming x86 instructions can be assembled for `target`: an x86
+    target on an x86 host (llvmlite initializes only the host's asm parser)."""
+    return (target_arch(target) in ("x86_64", "amd64")
+            and platform.machine().lower() in ("x86_64", "amd64"))
 
 
 def check_target(options: CompileOptions) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
+from aot.codegen.emit import has_avx, parses_x86_asm
 from aot.codegen.ops.numeric import FLOAT_COMPARISONS, FLOAT_UNARY_INTRINSICS, opaque
 from aot.codegen.ops.registry import LoweringContext, PureLowering, register_pure
 from aot.codegen.ops.simd_types import (
@@ -67,6 +68,24 @@ def _foldable_constant(value: ir.Value, shape: str) -> bool:
     return lanes is None or any(x != x or x in (0.0, 1.0, -1.0) for x in lanes)
 
 
+# fadd and fmul are commutative to LLVM, which swaps their operands at will (to fold a
+# load, in the two-address pass); x86 returns the *first* operand's NaN when both are
+# NaNs, so a swap changes the bits.  wasmtime keeps wasm's order (the left NaN): these go
+# through asm that names the instruction with the operands in that order.
+_IN_ORDER = {"fadd": "add", "fmul": "mul"}
+
+
+def _in_order(ctx: LoweringContext, method: str, shape: str, a: ir.Value, b: ir.Value) -> ir.Value:
+    suffix = "ps" if shape == "f32x4" else "pd"
+    op = _IN_ORDER[method] + suffix
+    if has_avx(ctx.mc.options.target, ctx.mc.options.target_cpu):
+        text, constraints = f"v{op} $2, $1, $0", "=x,x,x"  # AT&T: src2, src1, dst
+    else:
+        text, constraints = f"{op} $2, $0", "=x,0,x"  # dst (= a) op= b
+    asm = ir.InlineAsm(ir.FunctionType(a.type, [a.type, b.type]), text, constraints)
+    return ctx.builder.call(asm, [a, b])
+
+
 def _arithmetic(shape: str, method: str) -> PureLowering:
     def lower(ctx: LoweringContext, a: ir.Value, b: ir.Value) -> ir.Value:
         va, vb = view(ctx, a, shape), view(ctx, b, shape)
@@ -77,6 +96,8 @@ def _arithmetic(shape: str, method: str) -> PureLowering:
         # only after inlining or loop simplification (fuzz seed 9005163).
         if method == "fsub" or _foldable_constant(b, shape):
             vb = opaque(ctx, vb)
+        if method in _IN_ORDER and parses_x86_asm(ctx.mc.options.target):
+            return to_v128(ctx, _in_order(ctx, method, shape, va, vb))
         return to_v128(ctx, getattr(ctx.builder, method)(va, vb))
 
     return lower
