@@ -329,9 +329,15 @@ def _wasi_config(args: argparse.Namespace):
 
 
 def _is_component(path: str) -> bool:
+    """A component binary, or a component's artifact (`aot compile comp.wasm`)."""
     try:
         with open(path, "rb") as f:
             head = f.read(8)
+            if head[:4] == b"\x7fELF":
+                from aot.component.artifact import is_component_artifact
+
+                f.seek(0)
+                return is_component_artifact(f.read())
     except OSError:
         return False  # _load_any says why it cannot be read
     return head[:4] == WASM_MAGIC and head[4:8] == COMPONENT_VERSION
@@ -460,6 +466,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         raise AotError(f"{args.artifact}: cannot read: {exc.strerror}") from None
     if data[4:8] == COMPONENT_VERSION:
         return _inspect_component(args, data)
+    if data[:4] == b"\x7fELF":
+        from aot.component.artifact import is_component_artifact, read_component_artifact
+
+        if is_component_artifact(data):
+            component, cores = read_component_artifact(data)  # type: ignore[misc]
+            print(f"{args.artifact}: aot component artifact, {len(cores)} compiled core "
+                  "module(s)", file=sys.stderr if args.json else sys.stdout)
+            return _inspect_component(args, component)
     try:
         _, fp = read_trailer(data)
     except TrailerError as exc:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from aot.errors import ArtifactError, CompileError, IncompatibleArtifactError
 from aot.loader import Artifact, Module
 from aot.loader.artifact import artifact_from_bytes
+from aot.wasm.proposals import COMPONENT_VERSION
 
 if TYPE_CHECKING:
     from aot.cache import Cache
@@ -66,6 +67,11 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
 
     data = _read_wasm(wasm)
     options = options or CompileOptions()
+    if data[4:8] == COMPONENT_VERSION:  # a component: one artifact holding its core modules'
+        from aot.component.artifact import compile_component_artifact
+
+        return compile_component_artifact(data, lambda core: compile_artifact(
+            core, options, jobs=jobs, progress=progress, profile=profile, cache=cache))
     t = time.perf_counter()
     module = parse(data, multi_memory=options.multi_memory, memory64=options.memory64,
                    threads=options.threads)
@@ -147,7 +153,8 @@ def load(artifact: str | os.PathLike | bytes | bytearray | memoryview, *,
     `rebuild=True`, an incompatible artifact that carries its wasm (compiled with
     `embed_wasm`) is compiled again instead, for this machine, through `cache` (as in
     `compile`), with the options it was built with.  Keyword arguments name compile
-    options the artifact must have been built with, e.g. `load(path, fuel=True)`."""
+    options the artifact must have been built with, e.g. `load(path, fuel=True)`.  A
+    component's artifact loads as an `aot.component.Component`."""
     try:
         if isinstance(artifact, (bytes, bytearray, memoryview)):
             return _load_bytes(bytes(artifact), expect or None)
@@ -156,6 +163,18 @@ def load(artifact: str | os.PathLike | bytes | bytearray | memoryview, *,
         if not rebuild:
             raise
         return _rebuild(artifact, refusal, expect, cache)
+    except ArtifactError:
+        # Not a module's artifact: a component's (checked only now, so that loading a
+        # module's pays nothing for it)?
+        from aot.component.artifact import is_component_artifact
+
+        data = bytes(artifact) if isinstance(artifact, (bytes, bytearray, memoryview)) \
+            else _read_artifact(artifact)
+        if not is_component_artifact(data):
+            raise
+        from aot.component import Component
+
+        return Component(data)  # type: ignore[return-value]
 
 
 def _rebuild(artifact, refusal: IncompatibleArtifactError, expect: dict, cache) -> Module:

@@ -20,6 +20,7 @@ from typing import Any
 
 from aot.component import abi
 from aot.component import model as m
+from aot.component.artifact import core_modules, read_component_artifact, write_component_artifact
 from aot.component.binary import decode_component
 from aot.component.types import FuncType, ResourceType
 from aot.errors import AotError, LinkError, NotSupportedError, Trap
@@ -45,17 +46,23 @@ class Component:
                 raise NotSupportedError("the component text format: give the component's "
                                         "binary (`wasm-tools parse`)")
             wasm = Path(wasm).read_bytes()
-        self.model = decode_component(bytes(wasm), more_flags)
-        self._modules: dict[int, Any] = {}  # id(CoreModule) -> aot.Module
-        self._compile_all(self.model, aot, options)
+        data = bytes(wasm)
+        if data[:4] == b"\x7fELF":  # a component artifact (`aot compile comp.wasm`)
+            data, cores = read_component_artifact(data)  # type: ignore[misc]
+            self.model = decode_component(data, more_flags)
+            self._modules = {id(mod): aot.Module.deserialize(core) for mod, core in
+                             zip(core_modules(self.model), cores, strict=True)}
+        else:
+            self.model = decode_component(data, more_flags)
+            self._modules = {id(mod): aot.compile(mod.data, **options)
+                             for mod in core_modules(self.model)}
+        self._binary = data
 
-    def _compile_all(self, comp: m.Component, aot, options: dict) -> None:
-        for mod in comp.core_modules:
-            if isinstance(mod, m.CoreModule) and id(mod) not in self._modules:
-                self._modules[id(mod)] = aot.compile(mod.data, **options)
-        for nested in comp.components:
-            if isinstance(nested, m.Component):
-                self._compile_all(nested, aot, options)
+    def serialize(self) -> bytes:
+        """The component artifact (`aot compile comp.wasm -o comp.so` writes the same):
+        give its bytes or a path to `Component` to load it without compiling."""
+        return write_component_artifact(
+            self._binary, [self._modules[id(mod)].serialize() for mod in core_modules(self.model)])
 
     def core_module(self, mod: m.CoreModule):
         return self._modules[id(mod)]
