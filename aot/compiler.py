@@ -122,6 +122,12 @@ def compile(wasm: WasmSource, *, opt_level: int = 2,  # noqa: A001
     from aot.codegen import CompileOptions, fingerprint
 
     data = _read_wasm(wasm)
+    if data[4:8] == COMPONENT_VERSION:
+        from aot.errors import NotSupportedError
+
+        raise NotSupportedError("the component model: aot.compile takes a core module; a "
+                                "component is aot.component.Component(wasm) (or `aot "
+                                "compile` / compile_file for its artifact)")
     options.setdefault("target_cpu", "native" if not options.get("target") else None)
     opts = CompileOptions(opt_level=opt_level, **options)
     if cache is False:
