@@ -281,7 +281,7 @@ class LeanBuilder:
             raise NotImplementedError("lean alloca with a size")
         fn = self._fn
         fn.n_values += 1
-        ins = Alloca(_PTR, f"%v{fn.n_values}", "", self.dbg)
+        ins = Alloca(_PTR, f"%v{fn.n_values}", "", None)
         ins.allocated = typ
         ins.align = None
         self._block.instrs.append(ins)
@@ -291,7 +291,9 @@ class LeanBuilder:
         text = f"load {typ}, {_op(ptr)}"
         if align:
             text += f", align {align}"
-        return self._value(typ, text, located=True)
+        # A wasm local's slot cannot fault: no line for it (at -O0 most instructions are
+        # such loads and stores; each location costs IR text and parsing).
+        return self._value(typ, text, located=not isinstance(ptr, Alloca))
 
     def load_atomic(self, ptr, ordering, align, name="", typ=None):
         return self._value(typ, f"load atomic {typ}, {_op(ptr)} {ordering}, align {align}",
@@ -301,7 +303,7 @@ class LeanBuilder:
         text = f"store {_op(value)}, {_op(ptr)}"
         if align:
             text += f", align {align}"
-        return self._void(text, located=True)
+        return self._void(text, located=not isinstance(ptr, Alloca))
 
     def store_atomic(self, value, ptr, ordering, align):
         return self._void(f"store atomic {_op(value)}, {_op(ptr)} {ordering}, align {align}",
