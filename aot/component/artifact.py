@@ -64,8 +64,6 @@ def is_component_artifact(data: bytes) -> bool:
 def read_component_artifact(data: bytes, check: bool = True) -> tuple[bytes, list[bytes]] | None:
     """(component binary, core artifacts) of a component artifact; None when `data` is
     an ELF file without the component symbols (`check=False`), else ArtifactError."""
-    from elftools.common.exceptions import ELFError
-
     from aot.elf import ArtifactFile
 
     try:
@@ -85,10 +83,10 @@ def read_component_artifact(data: bytes, check: bool = True) -> tuple[bytes, lis
         if not check:
             return None
         raise
-    except (ELFError, ValueError, KeyError, TypeError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - pyelftools raises many kinds on damaged input
         if not check:
             return None
-        raise ArtifactError(f"damaged component artifact ({exc})") from None
+        raise ArtifactError(f"damaged component artifact ({type(exc).__name__}: {exc})") from None
     if component is None or any(c is None for c in cores):
         raise ArtifactError("damaged component artifact: a section is missing")
     return component, cores  # type: ignore[return-value]
