@@ -51,6 +51,7 @@ from aot.errors import CompileError, NotSupportedError
 from aot.wasm.types import FuncType as CoreFuncType
 from aot.wasm.types import Limits, MemoryType
 from aot.wasm.types import ValType as Core
+from tests.wasm.binary import s32, u32
 
 PREAMBLE = b"\x00asm\x0d\x00\x01\x00"
 CORE = {"i32": Core.I32, "i64": Core.I64, "f32": Core.F32, "f64": Core.F64}
@@ -107,26 +108,10 @@ def core(params: str, results: str = "") -> CoreFuncType:
 # --- hand-made binaries ------------------------------------------------------------------
 
 
-def leb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def sleb(n: int) -> bytes:
-    """A nonnegative signed LEB128: how a `valtype` encodes a type index."""
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        done = n == 0 and not b & 0x40
-        out.append(b | (0 if done else 0x80))
-        if done:
-            return bytes(out)
+# The LEB128 writers of the core tests' hand-made binaries (`sleb` for a nonnegative
+# type index in a `valtype`, which the signed encoding gives).
+leb = u32
+sleb = s32
 
 
 def name(s: str) -> bytes:
