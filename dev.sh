@@ -37,9 +37,10 @@ case "$cmd" in
         "$VENV/bin/ruff" check aot tests bench examples
         # -n 2: the CI machine has two cores; the spec suite is one test per .wast file,
         # run at -O0, -O1 and -O2 (semantics must not depend on the optimizer), each
-        # module split into two codegen units (calls, wrappers and data across units;
-        # the one-unit path is what every other test compiles).
-        AOT_SPEC_OPT=${AOT_SPEC_OPT:-0,1,2} AOT_SPEC_UNITS=${AOT_SPEC_UNITS:-2} \
+        # module split as a large module's automatic split would be at that level: a
+        # unit per function at -O0/-O1, two units at -O2 (calls, wrappers and data
+        # across units; the one-unit path is what every other test compiles).
+        AOT_SPEC_OPT=${AOT_SPEC_OPT:-0,1,2} AOT_SPEC_UNITS=${AOT_SPEC_UNITS:-split} \
             exec "$VENV/bin/python" -m pytest -n 2 "$@"
         ;;
     bench)

@@ -46,6 +46,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _codegen_units(text: str) -> int | str:
+    if text == "function":
+        return text
+    try:
+        return _positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or 'function', not {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="aot",
@@ -92,10 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
                    help="compile with N processes (default: the CPUs available); the "
                         "artifact is the same whatever N is")
-    c.add_argument("--codegen-units", type=_positive, default=None, metavar="N",
-                   help="split the functions into N LLVM modules compiled in parallel "
-                        "(default: by code size, one for small modules); fewer units let "
-                        "LLVM inline across more functions, more keep all cores busy")
+    c.add_argument("--codegen-units", type=_codegen_units, default=None, metavar="N|function",
+                   help="split the functions into N LLVM modules compiled in parallel, or "
+                        "one per function (default: by code size, one for small modules, "
+                        "one per function at -O0/-O1); fewer units let LLVM inline across "
+                        "more functions, more keep all cores busy and make the unit cache "
+                        "finer")
     c.add_argument("--embed-wasm", action="store_true",
                    help="keep the module's wasm in the artifact, so that aot.load(..., "
                         "rebuild=True) can recompile it where the artifact cannot run "

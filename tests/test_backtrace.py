@@ -34,10 +34,13 @@ def wasmtime_frames(export: str, *args) -> list[tuple[int, str]]:
     return [(int(off, 16), name) for off, name in re.findall(r"(0x[0-9a-f]+) - (.+)", str(info.value))]
 
 
-@pytest.mark.parametrize("opt_level", [0, 2])
+@pytest.mark.parametrize(("opt_level", "units"), [(0, None), (2, None), (0, "function")])
 @pytest.mark.parametrize(("export", "args"), [("outer", (0,)), ("oob", (65535,))])
-def test_frames_agree_with_wasmtime(opt_level, export, args):
-    inst = aot.compile(wat(THREE_DEEP), opt_level=opt_level).instantiate({"env": {"host": lambda x: x}})
+def test_frames_agree_with_wasmtime(opt_level, units, export, args):
+    """Also with a unit per function: each frame in an object of its own, and the trap
+    path called across units."""
+    inst = aot.compile(wat(THREE_DEEP), opt_level=opt_level, codegen_units=units).instantiate(
+        {"env": {"host": lambda x: x}})
     with pytest.raises(aot.Trap) as info:
         inst.exports[export](*args)
     ours = [(f.module_offset, f"{f.module_name}!{f.func_name}") for f in info.value.frames]

@@ -69,6 +69,27 @@ def test_the_plan_splits_by_size_and_finds_cross_unit_calls(many, monkeypatch):
     assert plan_units(module).count == 1  # small: one unit when automatic
 
 
+def test_a_per_function_plan_gives_each_function_a_unit(many, monkeypatch):
+    module = parse(many)
+    plan = plan_units(module, "function")
+    assert plan.per_function and plan.count == N_FUNCS + 1  # + the runtime part's
+    assert plan.units == [range(i, i + 1) for i in range(N_FUNCS)] + [range(N_FUNCS, N_FUNCS)]
+    # No inline copies (nothing inlines below -O2), so every callee is called across.
+    assert not any(plan.copies) and plan.shared == set(range(1, N_FUNCS))
+    # Automatic: per function only where the module is large enough to be split at all.
+    assert plan_units(module, per_function=True).count == 1
+    monkeypatch.setattr(units, "SINGLE_UNIT_BYTES", 0)
+    assert plan_units(module, per_function=True).count == N_FUNCS + 1
+    assert plan_units(module, 3, per_function=True).count == 3  # an explicit count wins
+    assert [units.function_grain(o) for o in range(4)] == [True, True, False, False]
+
+
+@pytest.mark.parametrize("value", ["functions", 0, 1025, True, 2.0])
+def test_a_bad_codegen_units_value_is_refused(value):
+    with pytest.raises(ValueError, match="codegen_units must be"):
+        CompileOptions(codegen_units=value)
+
+
 @pytest.fixture
 def small_units(monkeypatch):
     """Content-defined units for modules as small as the test's: a few functions each."""
@@ -93,16 +114,19 @@ def test_content_defined_units_move_only_around_an_edit(small_units):
     assert len(set(before.units) - same) <= 3
 
 
-@pytest.mark.parametrize("opt_level", [0, 2])
+@pytest.mark.parametrize("opt_level", [0, 1, 2])
 def test_a_rebuild_after_editing_one_function_compiles_only_its_unit(small_units, tmp_path,
                                                                      opt_level):
+    """At -O0 and -O1 each function is a unit of its own, so the rebuild compiles that
+    function alone; at -O2 (inlining) the unit that holds it."""
     options = CompileOptions(opt_level=opt_level)
     first = CompileProfile()
     aot.compiler.compile_artifact(wat(_many_functions()), options, jobs=1, profile=first,
                                   cache=tmp_path)
     assert first.functions_compiled == N_FUNCS and first.units_cached == 0
     edited = wat(_many_functions(factor=_edited))
-    plan = plan_units(parse(edited))
+    plan = plan_units(parse(edited), per_function=units.function_grain(opt_level))
+    assert plan.per_function == (opt_level < 2)
     unit = next(r for r in plan.units if N_FUNCS // 2 in r)
     again = CompileProfile()
     rebuilt = aot.compiler.compile_artifact(edited, options, jobs=1, profile=again, cache=tmp_path)
@@ -110,6 +134,8 @@ def test_a_rebuild_after_editing_one_function_compiles_only_its_unit(small_units
     # last unit, does not change either).
     assert again.functions_compiled == len(unit) < N_FUNCS // 5
     assert again.units_cached == plan.count - 1
+    if plan.per_function:
+        assert again.functions_compiled == 1 and plan.count == N_FUNCS + 1
     # ... and the artifact is the one a compile without the cache makes.
     assert rebuilt == aot.compiler.compile_artifact(edited, options, jobs=1)
     path = tmp_path / "m.so"
@@ -122,7 +148,7 @@ def test_a_damaged_unit_object_is_compiled_again(small_units, tmp_path, many):
     clean = aot.compiler.compile_artifact(many, options, jobs=1, cache=tmp_path)
     cache = aot.cache.Cache(tmp_path)
     objects = [e for e in cache.entries() if e.kind == "unit"]
-    assert len(objects) == plan_units(parse(many)).count
+    assert len(objects) == plan_units(parse(many), per_function=True).count == N_FUNCS + 1
     data = bytearray(objects[0].path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     objects[0].path.write_bytes(bytes(data))
@@ -167,9 +193,10 @@ def test_units_link_into_one_working_artifact(many, tmp_path, opt_level):
         assert exports.memory.read(64 * (N_FUNCS - 1), 4) == b"\x01\x02\x03\x04"
 
 
-def test_the_artifact_does_not_depend_on_the_number_of_jobs(many, monkeypatch):
+@pytest.mark.parametrize(("opt_level", "count"), [(2, 4), (0, "function")])
+def test_the_artifact_does_not_depend_on_the_number_of_jobs(many, monkeypatch, opt_level, count):
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)  # workers even for this size
-    options = CompileOptions(codegen_units=4)
+    options = CompileOptions(opt_level=opt_level, codegen_units=count)
     profiles = {}
     artifacts = {}
     for jobs in (1, 4):
@@ -273,24 +300,26 @@ def test_bulk_data_never_reaches_llvm():
     assert len(ir_text) < 200_000
 
 
-def test_aot_compile_prints_its_profile(tmp_path, many):
+@pytest.mark.parametrize(("units_arg", "count"), [("2", 2), ("function", N_FUNCS + 1)])
+def test_aot_compile_prints_its_profile(tmp_path, many, units_arg, count):
     src = tmp_path / "many.wasm"
     src.write_bytes(many)
     out = tmp_path / "many.so"
     proc = subprocess.run([sys.executable, "-m", "aot.cli", "compile", str(src), "-o", str(out),
-                           "-O0", "--codegen-units", "2", "-j", "1", "--time", "-q"],
-                          capture_output=True, text=True)
+                           "-O0", "--codegen-units", units_arg, "-j", "1", "--time", "-q",
+                           "--no-cache"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     for phase in ("decode", "plan", "ir", "optimize", "emit", "link", "total"):
         assert phase in proc.stderr
-    assert "2 units" in proc.stderr
+    assert f"({count} units" in proc.stderr
     assert aot.load(out).instantiate().exports.f0(1) == _reference(1)
 
 
-def test_bad_job_counts_are_usage_errors(tmp_path, many):
+@pytest.mark.parametrize("args", [["-j", "0"], ["--codegen-units", "each"]])
+def test_bad_job_and_unit_counts_are_usage_errors(tmp_path, many, args):
     src = tmp_path / "many.wasm"
     src.write_bytes(many)
-    proc = subprocess.run([sys.executable, "-m", "aot.cli", "compile", str(src), "-j", "0"],
+    proc = subprocess.run([sys.executable, "-m", "aot.cli", "compile", str(src), *args],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "positive integer" in proc.stderr
 

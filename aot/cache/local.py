@@ -203,7 +203,9 @@ class Cache:
         # it is an optimization.
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, data)
+            # No fsync: a compile of a unit per function writes a thousand of these, and
+            # a unit damaged by a crash fails its SHA-256 and is compiled again.
+            write_atomic(path, data, sync=False)
 
     # --- maintenance (aot cache ls | info | clear | prune) --------------------------------
 
@@ -271,16 +273,18 @@ def _load_intact(path: Path, load: Callable[[Path], object], is_damage: Callable
         return None
 
 
-def write_atomic(path: Path, data: bytes, *, artifact: bool = False) -> None:
+def write_atomic(path: Path, data: bytes, *, artifact: bool = False, sync: bool = True) -> None:
     """Write a file so that readers see the old one or the whole new one, never a part.
     An `artifact` (bytes aot just made, trailer included) is marked verified, so that
-    loading it skips the checksum pass (`aot.abi.fingerprint`)."""
+    loading it skips the checksum pass (`aot.abi.fingerprint`).  `sync=False` skips the
+    fsync, for entries whose own checksum catches what a crash could leave."""
     fd, tmp = tempfile.mkstemp(dir=path.parent.resolve(), prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
             os.fchmod(f.fileno(), 0o755)
             os.replace(tmp, path)
             if artifact:  # last: the mark is void once anything changes the inode after it

@@ -95,7 +95,6 @@ class ModuleContext:
                 self.elem_item_base[i] = running
                 running += len(seg.init)
         self.data_globals: dict[int, ir.GlobalVariable] = {}
-        self.has_memory_image = image_applies(module)
         self.global_types = module.all_globals()
         self.memory_types = module.all_memories()
         self._intrinsics: dict[str, ir.Function] = {}
@@ -118,7 +117,13 @@ class ModuleContext:
         # when the module makes tail calls.
         self.internal_conv = "tailcc" if plan.uses_tail_calls else "fastcc"
         self.internal_funcs: dict[int, ir.Function] = _FunctionDecls(self._declare_internal)
-        self.raise_trap = self._define_raise_trap()
+        self.raise_trap = self._raise_trap()
+
+    @property
+    def has_memory_image(self) -> bool:
+        """Whether memory 0 starts from the artifact's image (asked by the init
+        function only, in the runtime unit)."""
+        return image_applies(self.wasm)
 
     def guarded(self, memory: int) -> bool:
         """Whether accesses to `memory` rely on guard pages rather than explicit checks:
@@ -218,16 +223,24 @@ class ModuleContext:
 
     # --- the trap path ------------------------------------------------------------
 
-    def _define_raise_trap(self) -> ir.Function:
+    def _raise_trap(self) -> ir.Function:
         """`void aot_raise_trap(vmctx, code, site)`: record the trap, its site
         (`aot.abi.traps.trap_site`) and the return addresses of the wasm frames, then
         unwind to the innermost entry trampoline.  One out-of-line cold function keeps
-        trap sites small; the site argument also keeps LLVM from merging them."""
+        trap sites small; the site argument also keeps LLVM from merging them.  Each
+        unit has its own, except in a per-function split, where the runtime unit's is
+        shared (a copy per function would double the small ones)."""
         fn = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32, I64]), name="aot_raise_trap")
-        fn.linkage = "internal"
-        self.set_function_attrs(fn)
         for a in ("noreturn", "cold", "noinline"):
             fn.attributes.add(a)
+        if self.plan.per_function:
+            fn.linkage = "hidden"
+            if not self.is_runtime_unit:
+                set_raw_attr(fn, "nounwind")
+                return fn
+        else:
+            fn.linkage = "internal"
+        self.set_function_attrs(fn)
         b = self.builder(fn, fn.append_basic_block("entry"))
         vmctx, code, site = fn.args
         store_ctx = load_at(b, vmctx, VMContextLayout.STORE_CTX, PTR, self.tbaa.vmctx)

@@ -34,9 +34,10 @@ class CompileOptions:
     fuel: bool = False  # count operators against Store.set_fuel()
     backtraces: bool = True  # record the wasm frames of a trap (Trap.frames)
     # How many LLVM modules the functions are split into (`aot.codegen.units`), compiled
-    # in parallel; None: by code size (one for small modules).  Fixed by the module and
-    # this option only, so the artifact does not depend on the number of jobs.
-    codegen_units: int | None = None
+    # in parallel; None: by code size (one for small modules; one per function at -O0
+    # and -O1); "function": one per function, whatever the size.  Fixed by the module
+    # and this option only, so the artifact does not depend on the number of jobs.
+    codegen_units: int | str | None = None
     # Keep the module's wasm in the artifact, so that `aot.load(..., rebuild=True)` can
     # recompile it where the artifact cannot run (another aot, another CPU).
     embed_wasm: bool = False
@@ -64,10 +65,11 @@ class CompileOptions:
             object.__setattr__(self, "bounds_checks", "guard" if x86 else "explicit")
         if self.opt_level not in (0, 1, 2, 3):
             raise ValueError(f"opt_level must be 0, 1, 2 or 3, not {self.opt_level!r}")
-        if self.codegen_units is not None and not (
-                isinstance(self.codegen_units, int) and 1 <= self.codegen_units <= 1024):
-            raise ValueError(f"codegen_units must be an integer from 1 to 1024 or None, "
-                             f"not {self.codegen_units!r}")
+        if self.codegen_units not in (None, "function") and not (
+                isinstance(self.codegen_units, int) and not isinstance(self.codegen_units, bool)
+                and 1 <= self.codegen_units <= 1024):
+            raise ValueError(f"codegen_units must be an integer from 1 to 1024, 'function' "
+                             f"or None, not {self.codegen_units!r}")
         if self.bounds_checks not in BOUNDS_CHECKS:
             raise ValueError(f"bounds_checks must be one of {', '.join(BOUNDS_CHECKS)}, "
                              f"not {self.bounds_checks!r}")

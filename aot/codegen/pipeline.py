@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aot.codegen.options import CompileOptions
-from aot.codegen.units import UnitPlan, plan_units
+from aot.codegen.units import UnitPlan, function_grain, plan_units
 from aot.wasm.decoder import gc_paused
 from aot.wasm.module import Module
 
@@ -94,7 +94,8 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     check_target(options)
     profile = profile if profile is not None else CompileProfile()
     t = time.perf_counter()
-    plan = plan_units(module, options.codegen_units)
+    plan = plan_units(module, options.codegen_units,
+                      per_function=function_grain(options.opt_level))
     if options.embed_wasm and wasm is None:
         raise ValueError("embed_wasm needs the module's bytes (wasm=)")
     blobs = artifact_blobs(module, wasm if options.embed_wasm else None)

@@ -12,8 +12,8 @@ What makes the IR of an unchanged unit unchanged when another function is edited
 compiled code holds no offset in the wasm file, only offsets in each function's body
 (`aot.abi.traps.trap_site`, `aot.codegen.debuginfo`), and units are cut where the
 content says (`aot.codegen.units`).  A function is recompiled with the unit that holds
-it: LLVM optimizes a unit's functions together (inlining), so the functions of one unit
-cannot be reused apart.  The objects live in the artifact cache's folders
+it: at -O2 LLVM optimizes a unit's functions together (inlining), so they cannot be
+reused apart; at -O0 and -O1 each function is a unit, so only the edited one is.  The objects live in the artifact cache's folders
 (`aot.cache.Cache.get_unit`), pruned with it."""
 
 from __future__ import annotations

@@ -21,7 +21,14 @@ The first unit begins with `aot_text_begin` and the runtime part ends with
 compiled code.  A function that another unit calls, and every wrapper the runtime part
 refers to, has hidden (not internal) linkage; the rest stay internal, which keeps LLVM's
 inlining of single-caller functions.  A small function called from another unit is also
-translated there, as a private copy LLVM can inline (`INLINE_COPY_BYTES`)."""
+translated there, as a private copy LLVM can inline (`INLINE_COPY_BYTES`).
+
+Where LLVM optimizes each function on its own (-O0 and -O1: no inliner, no
+interprocedural pass), grouping functions buys nothing but a coarser cache, so there an
+automatic split gives each function a unit of its own (`function_grain`): a rebuild
+after an edit of one function then recompiles that function only, as wasmtime's
+incremental cache does.  The count "function" asks for that split at any size and
+level.  The trap path, shared by all, is then defined in the runtime part."""
 
 from __future__ import annotations
 
@@ -43,6 +50,8 @@ UNIT_MAX_BYTES = 64 * 1024
 CUT_ONE_IN = 8
 # Functions up to this many bytes of wasm code are copied into the units that call them.
 INLINE_COPY_BYTES = 128
+# The `codegen_units` value that asks for one unit per function (+ the runtime part).
+PER_FUNCTION = "function"
 
 
 @dataclass
@@ -64,6 +73,8 @@ class UnitPlan:
     # Whether any function makes a tail call (return_call*): then every function of the
     # module uses LLVM's `tailcc`, under which a `musttail` call may change signature.
     uses_tail_calls: bool = False
+    # One unit per function (see above): the trap path is then the runtime unit's.
+    per_function: bool = False
 
     @property
     def count(self) -> int:
@@ -110,12 +121,20 @@ def _balanced_runs(sizes: list[int], n: int) -> list[tuple[int, int]]:
     return runs
 
 
-def plan_units(module: Module, count: int | None = None) -> UnitPlan:
-    """Split `module` into `count` units (None: by content, see above).  A unit may be
+def plan_units(module: Module, count: int | str | None = None, *,
+               per_function: bool = False) -> UnitPlan:
+    """Split `module` into `count` units: a number, None (automatic, see above: one unit
+    per function when `per_function`, else by content) or `PER_FUNCTION`.  A unit may be
     empty when `count` exceeds the number of functions; there is always at least one."""
     first = module.num_imported_funcs
     sizes = [_body_size(b) for b in module.codes]
-    if count is not None:
+    if count == PER_FUNCTION:
+        per_function, count = True, None
+    else:
+        per_function = per_function and count is None and sum(sizes) >= SINGLE_UNIT_BYTES
+    if per_function:
+        runs = [*((i, i + 1) for i in range(len(sizes))), (len(sizes), len(sizes))]
+    elif count is not None:
         runs = _balanced_runs(sizes, max(1, count))
     elif sum(sizes) < SINGLE_UNIT_BYTES:
         runs = [(0, len(sizes))]
@@ -157,7 +176,7 @@ def plan_units(module: Module, count: int | None = None) -> UnitPlan:
     # still inline them (rustc does the same with #[inline] functions across codegen
     # units); the copy's own cross-unit callees are called as usual.
     copies: list[set[int]] = [set() for _ in units]
-    if n > 1:
+    if n > 1 and not per_function:
         for k, r in enumerate(units):
             for i in r:
                 for callee in callees[i - first]:
@@ -171,7 +190,13 @@ def plan_units(module: Module, count: int | None = None) -> UnitPlan:
                     shared.add(callee)
     unit_sizes = [sum(sizes[i - first] for i in r) for r in units]
     return UnitPlan(units, unit_sizes, unit_of, escaping, indirect, shared, copies,
-                    uses_externref(module), tail_calls)
+                    uses_externref(module), tail_calls, per_function)
+
+
+def function_grain(opt_level: int) -> bool:
+    """Whether an automatic split at this optimization level gives each function its own
+    unit: where LLVM optimizes functions one by one (no inliner below -O2)."""
+    return opt_level <= 1
 
 
 def uses_externref(module: Module) -> bool:
@@ -184,4 +209,4 @@ def uses_externref(module: Module) -> bool:
             or any(g.type == ext for g in module.all_globals()))
 
 
-__all__ = ["UnitPlan", "plan_units", "uses_externref"]
+__all__ = ["PER_FUNCTION", "UnitPlan", "function_grain", "plan_units", "uses_externref"]

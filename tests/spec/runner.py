@@ -131,6 +131,18 @@ def describe(cmd: Command) -> str:
     return cmd.keyword
 
 
+def spec_units(value: str, opt_level: int) -> int | str:
+    """The `codegen_units` option for AOT_SPEC_UNITS: a count, "function", or "split": the
+    kind of split an automatic compile of a large module makes at this level (one unit
+    per function at -O0/-O1, by code size above), forced on every module, in 2 units
+    at least."""
+    from aot.codegen.units import PER_FUNCTION, function_grain
+
+    if value == "split":
+        return PER_FUNCTION if function_grain(opt_level) else 2
+    return value if value == PER_FUNCTION else int(value)
+
+
 class ScriptRunner:
     """Runs commands on `eng`.  Text modules are converted by `wat2wasm`: by default aot's
     own parser (`aot.wat2wasm`) when the engine is aot, which then also has to reject the
@@ -146,10 +158,11 @@ class ScriptRunner:
         if wat2wasm is None and eng.__name__ == "aot":
             wat2wasm = eng.wat2wasm
         self.wat2wasm = wat2wasm
-        # AOT_SPEC_UNITS=N: every module split into N codegen units (aot only), so the
-        # suite covers calls, wrappers and data across units even for tiny modules.
+        # AOT_SPEC_UNITS: every module split into codegen units (aot only), so the suite
+        # covers calls, wrappers and data across units even for tiny modules.
         units = os.environ.get("AOT_SPEC_UNITS")
-        self.compile_options = {"codegen_units": int(units)} if units and eng.__name__ == "aot" else {}
+        self.compile_options = ({"codegen_units": spec_units(units, opt_level)}
+                                if units and eng.__name__ == "aot" else {})
         if eng.__name__ == "aot":
             # Off for the core scripts (`suite.proposals_for`).
             self.compile_options["multi_memory"] = proposals

@@ -3,7 +3,8 @@
 Environment:
   AOT_SPEC_ENGINE     aot (default) or wasmtime (the reference backend)
   AOT_SPEC_OPT        opt level(s) for aot.compile: "2" (default), "0", or a list "0,2"
-  AOT_SPEC_UNITS      compile every module as this many codegen units (default: by size)
+  AOT_SPEC_UNITS      compile every module as this many codegen units, "function" (one per
+                      function) or "split" (per function at -O0/-O1, 2 above); default: by size
   AOT_WASM_TESTSUITE  the suite folder (default ../shared/wasm-testsuite from the repo root)
   AOT_SPEC_REPORT     the JSON report (default tests/spec/report.json)
   AOT_SPEC_TIMEOUT    seconds a command may take (default 60); scripts run in a child process
