@@ -126,3 +126,22 @@ def test_a_short_head_asks_for_the_bytes_the_headers_need(artifact):
         read_layout("m.so", head[:note_end - 1], artifact.stat().st_size)
     assert more.value.size == note_end
     assert read_layout("m.so", head[:note_end], artifact.stat().st_size).vtable > 0
+
+
+def test_gnu_ld_layout_keeps_bss_after_the_relro_span_writable(tmp_path, monkeypatch):
+    """GNU ld puts .dynamic (the RELRO span) and .bss in one RW segment: only the span's
+    whole pages become read-only (dropped here: .dynamic alone), .bss stays writable."""
+    import aot.codegen.link as link
+
+    if not shutil.which("ld.bfd"):
+        pytest.skip("GNU ld (ld.bfd) is not on PATH")
+    monkeypatch.setattr(link, "LINKER_CANDIDATES", ("ld.bfd",))
+    monkeypatch.setenv("AOT_LINKER", "system")
+    path = tmp_path / "gnu.so"
+    aot.compile_file(wat(MODULE), path)
+    monkeypatch.delenv("AOT_LINKER")
+    head = path.read_bytes()
+    layout = read_layout("gnu.so", head, len(head))
+    # R, RX, R, then the .bss pages (RW): the .dynamic page before them is not mapped.
+    assert [s[0] for s in layout.segments][-1] == 3 and layout.segments[-1][2] % PAGE_SIZE == 0
+    assert aot.load(path).instantiate().exports.f(1) == 1 + ord("h")

@@ -67,6 +67,17 @@ def test_loads_whose_value_is_unused_still_trap(exports, export):
     assert traps(lambda: exports.dropped_far(0))
 
 
+@pytest.mark.parametrize("opt_level", [0, 1])
+@pytest.mark.parametrize("export", ["dropped", "dropped_v128", "unused_local"])
+def test_unused_loads_trap_at_every_level(opt_level, export):
+    # -O0 keeps such a load by making it volatile, higher levels by an asm use of its
+    # value (`aot.codegen.ops.memory.load_heap`); the fixture above compiles at -O2.
+    e = aot.compile(wat(MEMORY), opt_level=opt_level, bounds_checks="guard").instantiate().exports
+    getattr(e, export)(0)
+    assert traps(lambda: getattr(e, export)(65535))
+    assert traps(lambda: e.dropped_far(0))
+
+
 def test_growth_and_the_declared_maximum(exports):
     e = exports
     assert traps(lambda: e.load32(65536))

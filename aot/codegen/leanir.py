@@ -287,8 +287,8 @@ class LeanBuilder:
         self._block.instrs.append(ins)
         return ins
 
-    def load(self, ptr, name="", align=None, typ=None):
-        text = f"load {typ}, {_op(ptr)}"
+    def load(self, ptr, name="", align=None, typ=None, volatile=False):
+        text = f"load volatile {typ}, {_op(ptr)}" if volatile else f"load {typ}, {_op(ptr)}"
         if align:
             text += f", align {align}"
         # A wasm local's slot cannot fault: no line for it (at -O0 most instructions are

@@ -136,7 +136,7 @@ def read_layout(path: str, head: bytes, elf_size: int) -> Layout:
         elif p_type == PT_NOTE and note is None:
             note = (offset, filesz)
         elif p_type == PT_GNU_RELRO:
-            relro = (*relro, vaddr)
+            relro = (*relro, (vaddr, memsz))
         elif p_type == PT_DYNAMIC:
             dynamic = (offset, filesz)
     if not segments or segments[0][1] != 0 or segments[0][2] != 0:
@@ -148,23 +148,41 @@ def read_layout(path: str, head: bytes, elf_size: int) -> Layout:
         vtable = _vtable_note(head, *note)
     if vtable is None or not 0 < vtable < top:
         raise _refuse(path, "no vtable note")
-    for vaddr in relro:
+    for span in relro:
         for i, seg in enumerate(segments):
-            if seg[2] == vaddr:
-                after = _after_relocation(seg, dynamic)
-                segments[i:i + 1] = () if after is None else (after,)
+            if seg[2] <= span[0] < seg[2] + seg[4]:
+                segments[i:i + 1] = _after_relocation(seg, span, dynamic)
                 break
     return Layout(segments, top, vtable)
 
 
-def _after_relocation(seg: Segment, dynamic: tuple[int, int] | None) -> Segment | None:
-    """A RELRO segment as it is once a dynamic loader has written it: read-only (aot's
-    artifacts have nothing to relocate), or nothing at all when it holds only the
-    dynamic section, which no one but a dynamic loader reads."""
-    _, offset, vaddr, filesz, memsz = seg
-    if (offset, filesz) == dynamic and _page_up(vaddr + memsz) - _page_down(vaddr) == PAGE_SIZE:
-        return None
-    return (PROT_READ, offset, vaddr, filesz, memsz)
+def _after_relocation(seg: Segment, relro: tuple[int, int],
+                      dynamic: tuple[int, int] | None) -> list[Segment]:
+    """A segment holding a RELRO span (address, size) as it is once a dynamic loader
+    has written it: the span's whole pages read-only (aot's artifacts have nothing to
+    relocate; glibc rounds the span's end down to a page as well), or not mapped at all
+    when they hold only the dynamic section, which no one but a dynamic loader reads.
+    The rest keeps the segment's protection: lld gives the span a segment of its own,
+    GNU ld puts .data and .bss after it in the same one."""
+    prot, offset, vaddr, filesz, memsz = seg
+    end = vaddr + memsz
+    lo = max(vaddr, _page_down(relro[0]))
+    hi = end if relro[0] + relro[1] >= end else _page_down(relro[0] + relro[1])
+    if hi <= lo:
+        return [seg]  # no whole page to protect
+
+    def piece(start: int, stop: int, piece_prot: int) -> Segment:
+        skip = start - vaddr
+        return (piece_prot, offset + skip, start, min(max(filesz - skip, 0), stop - start),
+                stop - start)
+
+    pieces = [piece(vaddr, lo, prot)] if lo > vaddr else []
+    head = piece(lo, hi, PROT_READ)
+    if not ((head[1], head[3]) == dynamic and _page_up(hi) - _page_down(lo) == PAGE_SIZE):
+        pieces.append(head)
+    if hi < end:
+        pieces.append(piece(hi, end, prot))
+    return pieces
 
 
 def _refuse(path: str, why: str) -> ArtifactError:

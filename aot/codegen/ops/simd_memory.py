@@ -12,7 +12,7 @@ from llvmlite import ir
 
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.llvmtypes import I8, I16, I32, I64, V128
-from aot.codegen.ops.memory import heap_address, keep_alive, tag_heap
+from aot.codegen.ops.memory import heap_address, load_heap, tag_heap
 from aot.codegen.ops.registry import StatefulLowering, stateful
 from aot.codegen.ops.simd_types import SHAPES, splat, to_v128, view, zero
 from aot.wasm.instr import Instr
@@ -36,10 +36,7 @@ def _load(tr: FunctionTranslator, ins: Instr, ty: ir.Type, width: int) -> ir.Val
     """Pop the address, check it and load `width` bytes as `ty`."""
     _align, offset, memory = ins.imm[:3]
     ptr = heap_address(tr, memory, tr.stack.pop(), offset, width)
-    value = tr.builder.load(ptr, typ=ty, align=1)
-    tag_heap(tr, value)
-    keep_alive(tr, memory, value)
-    return value
+    return load_heap(tr, memory, ptr, ty)
 
 
 def _store(tr: FunctionTranslator, ins: Instr, value: ir.Value, width: int) -> None:
