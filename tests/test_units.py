@@ -22,19 +22,22 @@ from tests.conftest import wat
 N_FUNCS = 60
 
 
-def _many_functions(factor=lambda i: i + 3, padding=lambda i: 0) -> str:
+def _many_functions(factor=lambda i: i + 3, padding=lambda i: 0, data="\\01\\02\\03\\04",
+                    name=lambda i: f"f{i}", export=lambda i: f"f{i}", extra=lambda i: "") -> str:
     """A chain of functions, each calling the next, so calls cross every unit boundary;
-    the data segment is read through memory.init from each unit.  Function i multiplies
-    by `factor(i)`, and `padding(i)` no-op instructions change its size."""
+    the data segment `data` is read through memory.init from each unit.  Function i
+    multiplies by `factor(i)`, and `padding(i)` no-op instructions change its size; it
+    is named `name(i)` (the name section), exported as `export(i)`, and `extra(i)` adds
+    instructions with no effect on the result."""
     funcs = []
     for i in range(N_FUNCS):
-        call = f"(call $f{i + 1} (local.get 0))" if i + 1 < N_FUNCS else "(local.get 0)"
+        call = f"(call ${name(i + 1)} (local.get 0))" if i + 1 < N_FUNCS else "(local.get 0)"
         funcs.append(f"""
-  (func $f{i} (export "f{i}") (param i32) (result i32)
-    {"nop " * padding(i)}
+  (func ${name(i)} (export "{export(i)}") (param i32) (result i32)
+    {"nop " * padding(i)} {extra(i)}
     (memory.init $seg (i32.const {64 * i}) (i32.const 0) (i32.const 4))
     (i32.add (i32.mul (local.get 0) (i32.const {factor(i)})) {call}))""")
-    return ('(module (memory (export "memory") 1) (data $seg "\\01\\02\\03\\04")'
+    return (f'(module (memory (export "memory") 1) (data $seg "{data}")'
             + "".join(funcs) + ")")
 
 
@@ -141,6 +144,65 @@ def test_a_rebuild_after_editing_one_function_compiles_only_its_unit(small_units
     path = tmp_path / "m.so"
     path.write_bytes(rebuilt)
     assert aot.load(path).instantiate().exports.f0(7) == _reference(7, _edited)
+
+
+def _with_custom_section(wasm: bytes, name: bytes, payload: bytes) -> bytes:
+    body = bytes([len(name)]) + name + payload
+    assert len(body) < 128
+    return wasm + bytes([0, len(body)]) + body
+
+
+# Edits of the module, each with whether the rebuild may take every function's unit from
+# the cache (True), or must compile them all again (False), or some (None).
+EDITS = {
+    "a constant in one body": (lambda: wat(_many_functions(factor=_edited)), None),
+    "one body grown": (lambda: wat(_many_functions(padding=lambda i: 5 * (i == 7))), None),
+    "a call across units": (lambda: wat(_many_functions(
+        extra=lambda i: "(drop (call $f40 (i32.const 0)))" if i == 3 else "")), None),
+    "the data's bytes": (lambda: wat(_many_functions(data="\\05\\06\\07\\08")), True),
+    "the data's length": (lambda: wat(_many_functions(data="\\01\\02\\03\\04\\05")), False),
+    "a function's name": (lambda: wat(_many_functions(name=lambda i: f"g{i}" if i == 9 else f"f{i}")), False),
+    "an export's name": (lambda: wat(_many_functions(export=lambda i: f"e{i}")), False),
+    "a custom section": (lambda: _with_custom_section(wat(_many_functions()), b"notes", b"v2"), True),
+}
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+@pytest.mark.parametrize("edit", EDITS)
+def test_a_rebuild_makes_the_artifact_a_clean_compile_makes(small_units, tmp_path, many,
+                                                            monkeypatch, opt_level, edit):
+    """Units are found by their inputs (`aot.codegen.unitcache.source_keys`): after each
+    kind of edit, what the cache gives is what compiling without it makes, and the
+    units it takes are neither translated nor compiled (the rebuild's others are
+    compiled by worker processes, the first build's in this one)."""
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)
+    make, all_cached = EDITS[edit]
+    options = CompileOptions(opt_level=opt_level)
+    first = CompileProfile()
+    aot.compiler.compile_artifact(many, options, jobs=1, profile=first, cache=tmp_path)
+    assert first.units_translated == first.units
+    edited = make()
+    again = CompileProfile()
+    rebuilt = aot.compiler.compile_artifact(edited, options, jobs=2, profile=again, cache=tmp_path)
+    assert again.jobs == 2 or again.units_translated == 1
+    assert rebuilt == aot.compiler.compile_artifact(edited, options, jobs=1)
+    function_units = again.units - 1  # the runtime unit is keyed by its IR: always translated
+    if all_cached is True:
+        assert again.units_translated == 1 and again.functions_compiled == 0
+    elif all_cached is False:
+        assert again.units_translated == again.units and again.functions_compiled == N_FUNCS
+    else:
+        # The edited unit, a neighbour whose boundary moved, a callee that becomes
+        # shared (called from another unit), and the runtime unit, at most.
+        assert 1 < again.units_translated <= 4 < function_units
+    path = tmp_path / "edited.so"
+    path.write_bytes(rebuilt)
+    exports = aot.load(path).instantiate().exports
+    call = exports.f0 if hasattr(exports, "f0") else exports.e0
+    factor = _edited if edit == "a constant in one body" else (lambda i: i + 3)
+    assert call(7) == _reference(7, factor)
+    data = b"\5\6\7\x08" if edit == "the data's bytes" else b"\1\2\3\4"
+    assert exports.memory.read(64, 4) == data
 
 
 def test_a_damaged_unit_object_is_compiled_again(small_units, tmp_path, many):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aot.codegen.options import CompileOptions
+from aot.codegen.unitcache import source_keys
 from aot.codegen.units import UnitPlan, function_grain, plan_units
 from aot.wasm.decoder import gc_paused
 from aot.wasm.module import Module
@@ -46,6 +47,7 @@ class CompileProfile:
     functions: int = 0
     functions_compiled: int = 0  # the functions of the units not found in the cache
     units_cached: int = 0
+    units_translated: int = 0  # to LLVM IR: those not found by their inputs
     ir_bytes: int = 0
     peak_rss_mb: float = 0.0  # this process and its finished workers
 
@@ -54,7 +56,8 @@ class CompileProfile:
 
     def format(self) -> str:
         lines = [f"{phase:>9}  {self.seconds[phase]:8.3f} s" for phase in PHASES]
-        cached = f", {self.units_cached} from the cache" if self.units_cached else ""
+        cached = (f", {self.units_cached} from the cache, {self.units_translated} translated"
+                  if self.units_cached else "")
         lines.append(f"{'total':>9}  {self.wall:8.3f} s wall  ({self.units} units{cached}, "
                      f"{self.jobs} jobs, {self.functions} functions, "
                      f"{self.functions_compiled} compiled, "
@@ -101,28 +104,42 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     blobs = artifact_blobs(module, wasm if options.embed_wasm else None)
     sizes = blob_sizes(blobs)
     profile.add("plan", time.perf_counter() - t)
-    jobs = max(1, min(jobs or default_jobs(), plan.count))
-    # Workers run this interpreter again: not possible where there is none to run
-    # (an embedding without sys.executable).
-    parallel = (jobs > 1 and wasm is not None and bool(sys.executable)
-                and sum(plan.unit_sizes) >= PARALLEL_MIN_CODE_BYTES)
-    profile.units, profile.jobs = plan.count, jobs if parallel else 1
+    profile.units = plan.count
     profile.functions = len(module.codes)
     # A one-unit module has nothing to reuse after an edit: any edit changes its unit.
     cache = cache if plan.count > 1 else None
     job = _UnitJob(options, plan, sizes, fingerprint(options).to_json(), cache)
+    objects: list[bytes | None] = [None] * plan.count
+    if cache is not None and wasm is not None:
+        # Units found by their inputs are neither translated nor compiled.
+        t = time.perf_counter()
+        job.source_keys = source_keys(job.fingerprint, wasm, module, plan)
+        for unit, key in enumerate(job.source_keys):
+            obj = cache.get_unit(key) if key is not None else None
+            if obj is not None:
+                objects[unit] = obj
+                _account(profile, plan, unit, {}, 0, True)
+        profile.add("plan", time.perf_counter() - t)
+    todo = [unit for unit in range(plan.count) if objects[unit] is None]
+    jobs = max(1, min(jobs or default_jobs(), len(todo)))
+    # Workers run this interpreter again: not possible where there is none to run
+    # (an embedding without sys.executable).
+    parallel = (jobs > 1 and wasm is not None and bool(sys.executable)
+                and sum(plan.unit_sizes[unit] for unit in todo) >= PARALLEL_MIN_CODE_BYTES)
+    profile.jobs = jobs if parallel else 1
+    done = [plan.count - len(todo), sum(len(plan.units[u]) for u in range(plan.count)
+                                        if objects[u] is not None)]
     if parallel:
-        objects = _run_in_workers(job, wasm, jobs, module, progress, profile)
+        _run_in_workers(job, wasm, jobs, module, todo, objects, done, progress, profile)
     else:
-        objects = []
-        done = 0
-        for unit in range(plan.count):
+        for unit in todo:
             obj, times, ir_bytes, cached = job.run(module, unit)
-            objects.append(obj)
+            objects[unit] = obj
             _account(profile, plan, unit, times, ir_bytes, cached)
-            done += len(plan.units[unit])
+            done[0] += 1
+            done[1] += len(plan.units[unit])
             if progress:
-                progress(unit + 1, plan.count, done, len(module.codes), "compile")
+                progress(done[0], plan.count, done[1], len(module.codes), "compile")
     if progress:
         progress(plan.count, plan.count, len(module.codes), len(module.codes), "link")
     t = time.perf_counter()
@@ -140,6 +157,8 @@ def _account(profile: CompileProfile, plan: UnitPlan, unit: int, times: dict[str
     for phase, seconds in times.items():
         profile.add(phase, seconds)
     profile.ir_bytes += ir_bytes
+    if ir_bytes:
+        profile.units_translated += 1
     if cached:
         profile.units_cached += 1
     else:
@@ -163,6 +182,9 @@ class _UnitJob:
     sizes: dict[str, int]
     fingerprint: bytes  # the compiler's, for the unit cache's keys
     cache: Cache | None = None  # pickled as its folder and shared server's address
+    # Each unit's key by its inputs (`aot.codegen.unitcache.source_keys`; None: keyed by
+    # its IR), when the module's bytes are known; units found by it never get here.
+    source_keys: list[str | None] | None = None
 
     def run(self, module: Module, unit: int) -> tuple[bytes, dict[str, float], int, bool]:
         """Translate, optimize and emit one unit: its object, phase times, IR size, and
@@ -181,10 +203,12 @@ class _UnitJob:
         ir_bytes = len(text)
         cache, key = self.cache, None
         if cache is not None:
-            key = unit_key(self.fingerprint, text)
-            obj = cache.get_unit(key)
-            if obj is not None:
-                return obj, {"ir": time.perf_counter() - t0}, ir_bytes, True
+            key = self.source_keys[unit] if self.source_keys is not None else None
+            if key is None:
+                key = unit_key(self.fingerprint, text)
+                obj = cache.get_unit(key)
+                if obj is not None:
+                    return obj, {"ir": time.perf_counter() - t0}, ir_bytes, True
         mod = parse_ir(text)
         del text
         optimize(mod, tm, opts.opt_level)
@@ -198,10 +222,12 @@ class _UnitJob:
 
 # --- worker processes ------------------------------------------------------------------
 
-def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module,
-                    progress: Progress | None, profile: CompileProfile) -> list[bytes]:
-    """Compile the units in `jobs` worker processes (`aot.codegen.worker`), each fed by
-    a thread of this process that waits on its pipe."""
+def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module, units: list[int],
+                    objects: list[bytes | None], done: list[int], progress: Progress | None,
+                    profile: CompileProfile) -> None:
+    """Compile `units` in `jobs` worker processes (`aot.codegen.worker`), each fed by a
+    thread of this process that waits on its pipe, into `objects`; `done` counts the
+    units and functions finished (for `progress`)."""
     import queue
     import subprocess
     import threading
@@ -212,12 +238,10 @@ def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module,
     plan = job.plan
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     # Largest units first, so no core idles at the end waiting for a big one.
-    for unit in sorted(range(plan.count), key=lambda k: -plan.unit_sizes[k]):
+    for unit in sorted(units, key=lambda k: -plan.unit_sizes[k]):
         todo.put(unit)
-    objects: list[bytes | None] = [None] * plan.count
     errors: list[BaseException] = []
     lock = threading.Lock()
-    done = [0, 0]  # units, functions
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
 
     def drive() -> None:
@@ -261,4 +285,3 @@ def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module,
         t.join()
     if errors:
         raise errors[0]
-    return objects  # type: ignore[return-value]

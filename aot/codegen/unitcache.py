@@ -1,27 +1,50 @@
 """The per-unit compile cache: wasmtime's incremental compilation cache, at the grain of
 rustc's incremental codegen units.
 
-A codegen unit's object file is a function of its LLVM IR and of the compiler that turns
-IR into machine code (the fingerprint: aot's build, LLVM's version, target, CPU and
-every option).  The key is the SHA-256 of both, so a hit is exactly the object LLVM
-would make again, whatever produced the IR.  Keying on the IR rather than on the wasm
-inputs costs the translation of every unit at each build (the cheaper half of the work)
-and buys certainty: nothing that changes code can be left out of the key.
+A codegen unit's object file is a function of what its translation reads and of the
+compiler that turns it into machine code (the fingerprint: aot's build, LLVM's version,
+target, CPU and every option).  A unit of wasm functions is keyed by its inputs, as
+wasmtime keys a function by its body and its module environment, so that a rebuild
+neither translates nor compiles the units it finds (`source_keys`):
 
-What makes the IR of an unchanged unit unchanged when another function is edited:
-compiled code holds no offset in the wasm file, only offsets in each function's body
-(`aot.abi.traps.trap_site`, `aot.codegen.debuginfo`), and units are cut where the
-content says (`aot.codegen.units`).  A function is recompiled with the unit that holds
-it: at -O2 LLVM optimizes a unit's functions together (inlining), so they cannot be
-reused apart; at -O0 and -O1 each function is a unit, so only the edited one is.  The objects live in the artifact cache's folders
-(`aot.cache.Cache.get_unit`), pruned with it."""
+- the module's bytes without the code section, without the bytes of data segments
+  (they reach the artifact as blobs, never through LLVM) and without custom sections
+  other than `name` (function names become symbols);
+- the plan's facts about the whole module (functions called from outside or through
+  tables, the types call_indirect names, externref and tail-call use, the unit count)
+  and about this unit (its functions, its copies of other units' functions, which of
+  those other units call);
+- the bytes of the bodies the unit translates.
+
+Everything else a unit's IR could show is kept out of the code by construction: compiled
+code holds no offset in the wasm file, only offsets in each function's body
+(`aot.abi.traps.trap_site`, `aot.codegen.debuginfo`), so a function does not change
+when another grows; and units are cut where the content says (`aot.codegen.units`).
+`tests/test_units.py` rebuilds after each kind of edit and checks that the artifact is
+the one a compile without the cache makes.  The runtime unit (entries, trampolines,
+the vtable: it reads the blobs' sizes and every export) is keyed by its IR instead
+(`unit_key`), which costs its translation at each build and cannot leave anything out.
+
+A function is recompiled with the unit that holds it: at -O2 LLVM optimizes a unit's
+functions together (inlining), so they cannot be reused apart; at -O0 and -O1 each
+function is a unit, so only the edited one is.  The objects live in the artifact
+cache's folders (`aot.cache.Cache.get_unit`), pruned with it."""
 
 from __future__ import annotations
 
 import hashlib
+import struct
+
+from aot.codegen.units import UnitPlan
+from aot.wasm.module import Module
+from aot.wasm.reader import read_u32
+
+_SECTION_CUSTOM, _SECTION_CODE, _SECTION_DATA = 0, 10, 11
+_SPAN = struct.Struct("<QQ")
 
 
 def unit_key(fingerprint: bytes, ir_text: str) -> str:
+    """The key of a unit by its IR (the runtime unit's)."""
     h = hashlib.sha256()
     h.update(fingerprint)
     h.update(b"\0")
@@ -29,4 +52,71 @@ def unit_key(fingerprint: bytes, ir_text: str) -> str:
     return h.hexdigest()
 
 
-__all__ = ["unit_key"]
+def module_digest(wasm: bytes, module: Module) -> bytes:
+    """What any unit's translation may read of the module besides function bodies (see
+    above): its sections in order, each with its id and size, minus the code section,
+    the data segments' bytes and custom sections other than `name`."""
+    h = hashlib.sha256(b"aot module environment 1\0")
+    h.update(wasm[:8])
+    payloads = sorted((seg.data_offset, seg.data_offset + len(seg.data)) for seg in module.datas)
+    pos = 8
+    while pos < len(wasm):
+        section = wasm[pos]
+        size, start = read_u32(wasm, pos + 1)
+        end = start + size
+        if section == _SECTION_CUSTOM:
+            name_len, at = read_u32(wasm, start)
+            keep = wasm[at:at + name_len] == b"name"
+        else:
+            keep = section != _SECTION_CODE
+        if keep:
+            h.update(_SPAN.pack(section, size))
+            at = start
+            if section == _SECTION_DATA:
+                for a, b in payloads:
+                    if start <= a and b <= end:
+                        h.update(wasm[at:a])
+                        h.update(_SPAN.pack(a - start, b - a))  # where, how long: not what
+                        at = b
+            h.update(wasm[at:end])
+        pos = end
+    return h.digest()
+
+
+def _ints(values) -> bytes:
+    items = sorted(values)
+    return struct.pack(f"<Q{len(items)}Q", len(items), *items)
+
+
+def source_keys(fingerprint: bytes, wasm: bytes, module: Module, plan: UnitPlan) -> list[str | None]:
+    """The key of each unit by its inputs (see above); None for the runtime unit."""
+    env = hashlib.sha256(b"aot unit sources 1\0")
+    env.update(fingerprint)
+    env.update(b"\0")
+    env.update(module_digest(wasm, module))
+    env.update(_ints(plan.escaping))
+    env.update(_ints(plan.indirect_types))
+    # Whether there are other units (cross-unit symbols), not how many: an edit that
+    # splits a unit at -O2 leaves the others' keys as they were.
+    env.update(struct.pack("<BBBB", plan.count > 1, plan.uses_externref, plan.uses_tail_calls,
+                           plan.per_function))
+    first = module.num_imported_funcs
+    keys: list[str | None] = []
+    for unit, own in enumerate(plan.units):
+        if unit == plan.runtime_unit:
+            keys.append(None)
+            continue
+        h = env.copy()
+        translated = [*own, *sorted(plan.copies[unit])]
+        h.update(struct.pack("<BQQ", unit == 0, own.start, own.stop))  # unit 0 opens .text
+        h.update(_ints(plan.copies[unit]))
+        h.update(_ints(i for i in translated if i in plan.shared))
+        for i in translated:
+            body = module.codes[i - first]
+            h.update(_SPAN.pack(i, body.end_offset - body.offset))
+            h.update(wasm[body.offset:body.end_offset])
+        keys.append(h.hexdigest())
+    return keys
+
+
+__all__ = ["module_digest", "source_keys", "unit_key"]
