@@ -63,6 +63,7 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
         CompileProfile,
         compile_module,
     )
+    from aot.codegen.pipeline import start_workers
     from aot.wasm import parse
 
     data = _read_wasm(wasm)
@@ -73,12 +74,13 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
         return compile_component_artifact(data, lambda core: compile_artifact(
             core, options, jobs=jobs, progress=progress, profile=profile, cache=cache))
     t = time.perf_counter()
-    module = parse(data, multi_memory=options.multi_memory, memory64=options.memory64,
-                   threads=options.threads)
-    decoded = time.perf_counter() - t
-    profile = profile if profile is not None else CompileProfile()
-    artifact = compile_module(module, options, wasm=data, jobs=jobs,
-                              progress=progress, profile=profile, cache=_cache(cache))
+    with start_workers(data, options, jobs) as workers:
+        module = parse(data, multi_memory=options.multi_memory, memory64=options.memory64,
+                       threads=options.threads)
+        decoded = time.perf_counter() - t
+        profile = profile if profile is not None else CompileProfile()
+        artifact = compile_module(module, options, wasm=data, jobs=jobs, progress=progress,
+                                  profile=profile, cache=_cache(cache), workers=workers)
     profile.add("decode", decoded)
     profile.wall += decoded
     return artifact

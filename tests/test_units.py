@@ -390,3 +390,23 @@ def test_bad_job_and_unit_counts_are_usage_errors(tmp_path, many, args):
 def test_a_job_count_that_is_not_a_positive_integer_is_refused(many, jobs):
     with pytest.raises(ValueError, match="jobs must be a positive integer"):
         aot.compiler.compile_artifact(many, jobs=jobs)
+
+
+def _children() -> set[int]:
+    import pathlib
+
+    return {int(pid) for task in pathlib.Path("/proc/self/task").iterdir()
+            for pid in (task / "children").read_text().split()}
+
+
+def test_an_invalid_module_ends_the_workers_started_for_it():
+    """Workers start before the module is validated (their start-up overlaps it): an
+    invalid module is refused as ever, and they are gone when the error is raised."""
+    body = "(drop (i32.const 1)) " * 24000  # 72 KB of code: compiled by workers
+    bad = wat(f"(module (func {body}) (func (result i32) (i64.const 0)))")
+    assert len(bad) >= pipeline.PARALLEL_MIN_CODE_BYTES
+    before = _children()
+    with pytest.raises(CompileError, match="type mismatch") as info:
+        aot.compiler.compile_artifact(bad, CompileOptions(opt_level=0), jobs=2)
+    assert "function 1" in str(info.value)
+    assert _children() <= before

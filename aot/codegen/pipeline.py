@@ -12,6 +12,7 @@ number of jobs, so neither does the artifact."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -79,11 +80,14 @@ def default_jobs() -> int:
 
 def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | None = None,
                    jobs: int | None = None, progress: Progress | None = None,
-                   profile: CompileProfile | None = None, cache: Cache | None = None) -> bytes:
+                   profile: CompileProfile | None = None, cache: Cache | None = None,
+                   workers: Workers | None = None) -> bytes:
     """Compile a decoded, validated module to an artifact: an ELF shared object followed
     by the fingerprint trailer (`aot.abi.fingerprint`).  `wasm`, the module's bytes,
     lets worker processes decode it themselves; without it units run in this process.
-    With a `cache`, units compiled before are taken from it and new ones stored."""
+    With a `cache`, units compiled before are taken from it and new ones stored.
+    `workers`, started for these bytes and options before the module was decoded, are
+    used (as many as `jobs` says) instead of starting new ones; the caller closes them."""
     from aot.abi.fingerprint import append_trailer
     from aot.codegen import fingerprint
     from aot.codegen.link import link_shared_object
@@ -130,7 +134,12 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     done = [plan.count - len(todo), sum(len(plan.units[u]) for u in range(plan.count)
                                         if objects[u] is not None)]
     if parallel:
-        _run_in_workers(job, wasm, jobs, module, todo, objects, done, progress, profile)
+        if workers is not None and len(workers.procs) >= jobs:
+            _run_in_workers(job, workers.procs[:jobs], module, todo, objects, done, progress,
+                            profile)
+        else:
+            with Workers(wasm, options, jobs) as own:
+                _run_in_workers(job, own.procs, module, todo, objects, done, progress, profile)
     else:
         for unit in todo:
             obj, times, ir_bytes, cached = job.run(module, unit)
@@ -222,14 +231,92 @@ class _UnitJob:
 
 # --- worker processes ------------------------------------------------------------------
 
-def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module, units: list[int],
-                    objects: list[bytes | None], done: list[int], progress: Progress | None,
-                    profile: CompileProfile) -> None:
-    """Compile `units` in `jobs` worker processes (`aot.codegen.worker`), each fed by a
-    thread of this process that waits on its pipe, into `objects`; `done` counts the
-    units and functions finished (for `progress`)."""
+class Workers:
+    """Compile worker processes (`python -m aot.codegen.worker`), each sent the module's
+    bytes as soon as it starts: started before the module is decoded and validated
+    (`aot.compiler.compile_artifact`), their start-up (an interpreter, aot's and
+    llvmlite's imports, the module's skeleton decoded) overlaps this process's work.
+    Plain subprocesses rather than `multiprocessing`: see `aot.codegen.worker`."""
+
+    def __init__(self, wasm: bytes, options: CompileOptions, count: int):
+        import subprocess
+        import threading
+
+        from aot.codegen.worker import send
+
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self.procs: list[WorkerProcess] = []
+        try:
+            for _ in range(count):
+                proc = subprocess.Popen([sys.executable, "-m", "aot.codegen.worker"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                # The pipe holds less than a module: a thread writes it while the worker
+                # starts, so this process goes on meanwhile.
+                sender = threading.Thread(target=_send_quietly, daemon=True,
+                                          args=(send, proc.stdin, ("module", options, wasm)))
+                sender.start()
+                self.procs.append(WorkerProcess(proc, sender))
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """End every worker: one that compiled sees its input end and exits; one never
+        given work (the compile failed, or needed fewer workers) is killed, which does
+        not wait for it to finish starting."""
+        for worker in self.procs:
+            worker.close()
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def start_workers(wasm: bytes, options: CompileOptions, jobs: int | None) -> Workers:
+    """Workers for compiling `wasm` before it is decoded: none (an empty set) when the
+    compile will not use them: one job, no interpreter to run, or too little code (the
+    whole module's size bounds its code's)."""
+    count = jobs or default_jobs()
+    if count < 2 or not sys.executable or len(wasm) < PARALLEL_MIN_CODE_BYTES:
+        count = 0
+    return Workers(wasm, options, count)
+
+
+def _send_quietly(send, stream, message) -> None:
+    try:
+        send(stream, message)
+    except (OSError, ValueError):
+        pass  # the worker died or was closed first: whoever reads from it reports that
+
+
+@dataclass
+class WorkerProcess:
+    proc: object  # subprocess.Popen
+    sender: object  # threading.Thread writing the module
+    used: bool = False  # sent a job
+
+    def close(self) -> None:
+        proc = self.proc
+        if not self.used and proc.poll() is None:
+            proc.kill()
+        if proc.stdin is not None and not proc.stdin.closed:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        self.sender.join()
+        if proc.stdout is not None and not proc.stdout.closed:
+            proc.stdout.close()
+        proc.wait()
+
+
+def _run_in_workers(job: _UnitJob, workers: list[WorkerProcess], module: Module,
+                    units: list[int], objects: list[bytes | None], done: list[int],
+                    progress: Progress | None, profile: CompileProfile) -> None:
+    """Compile `units` in `workers`, each fed by a thread of this process that waits on
+    its pipe, into `objects`; `done` counts the units and functions finished (for
+    `progress`)."""
     import queue
-    import subprocess
     import threading
 
     from aot.codegen.worker import receive, send
@@ -242,13 +329,13 @@ def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module, units
         todo.put(unit)
     errors: list[BaseException] = []
     lock = threading.Lock()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
 
-    def drive() -> None:
-        proc = subprocess.Popen([sys.executable, "-m", "aot.codegen.worker"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    def drive(worker: WorkerProcess) -> None:
+        proc = worker.proc
         try:
-            send(proc.stdin, ("module", job, wasm))
+            worker.used = True
+            worker.sender.join()
+            send(proc.stdin, ("job", job))
             while not errors:
                 try:
                     unit = todo.get_nowait()
@@ -273,12 +360,10 @@ def _run_in_workers(job: _UnitJob, wasm: bytes, jobs: int, module: Module, units
             with lock:
                 errors.append(exc)
         finally:
-            proc.stdin.close()
-            proc.stdout.close()
-            proc.wait()
+            worker.close()
 
-    threads = [threading.Thread(target=drive, name=f"aot-compile-{k}", daemon=True)
-               for k in range(jobs)]
+    threads = [threading.Thread(target=drive, args=(w,), name=f"aot-compile-{k}", daemon=True)
+               for k, w in enumerate(workers)]
     for t in threads:
         t.start()
     for t in threads:

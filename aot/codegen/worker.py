@@ -3,8 +3,9 @@
 Plain subprocesses rather than `multiprocessing`: its `spawn` re-imports the caller's
 `__main__` (a script without an `if __name__ == "__main__"` guard would recurse), and
 `fork` copies a process whose other threads may hold locks.  The protocol is
-length-prefixed pickles over a pipe: the parent sends ("module", job, wasm) once, then
-("unit", k) per unit, then closes; the worker answers each unit with ("ok", k, object,
+length-prefixed pickles over a pipe: the parent sends ("module", options, wasm) once, as
+soon as the worker starts, then ("job", job) once the plan is made, then ("unit", k) per
+unit, then closes; the worker answers each unit with ("ok", k, object,
 times, ir_bytes) or ("error", k, exception)."""
 
 from __future__ import annotations
@@ -62,13 +63,21 @@ def main() -> None:
         if message is None:
             return
         if message[0] == "module":
-            _, job, wasm = message
+            _, options, wasm = message
             t = time.perf_counter()
-            # The parent validated the module.  Bodies are decoded unit by unit, and
-            # dropped after: a worker holds one unit's instructions at a time.
-            module = decode(wasm, bodies=(), multi_memory=job.options.multi_memory,
-                            memory64=job.options.memory64, threads=job.options.threads)
+            # The parent validates the module meanwhile (it refuses an invalid one by
+            # closing this pipe); a malformed one ends this worker, unreported.  Bodies
+            # are decoded unit by unit, and dropped after: a worker holds one unit's
+            # instructions at a time.
+            try:
+                module = decode(wasm, bodies=(), multi_memory=options.multi_memory,
+                                memory64=options.memory64, threads=options.threads)
+            except Exception:  # noqa: BLE001 - the parent's decode reports it
+                return
             decode_time = time.perf_counter() - t
+            continue
+        if message[0] == "job":
+            job = message[1]
             continue
         _, unit = message
         try:
