@@ -17,7 +17,8 @@ produce the same bytes.  Root: $AOT_CACHE_DIR, else $XDG_CACHE_HOME/aot, else ~/
 Beside the artifacts, the same folders hold the per-unit compile cache
 (`aot.codegen.unitcache`): <key>.o, the object file of one codegen unit, keyed by the
 fingerprint and the unit's inputs (or, for the runtime unit, its LLVM IR), followed by
-its SHA-256 (a damaged object must never be linked).  They are entries like the others: listed, pruned and cleared with them.
+its SHA-256 (a damaged object must never be linked).  They are entries like the others:
+listed, pruned and cleared with them.
 
 With a shared cache, a local miss asks the server before compiling; what is fetched is
 verified (CRC and fingerprint, or SHA-256) and kept locally; what is compiled is stored

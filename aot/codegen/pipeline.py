@@ -126,10 +126,7 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
         profile.add("plan", time.perf_counter() - t)
     todo = [unit for unit in range(plan.count) if objects[unit] is None]
     jobs = max(1, min(jobs or default_jobs(), len(todo)))
-    # Workers run this interpreter again: not possible where there is none to run
-    # (an embedding without sys.executable).
-    parallel = (jobs > 1 and wasm is not None and bool(sys.executable)
-                and sum(plan.unit_sizes[unit] for unit in todo) >= PARALLEL_MIN_CODE_BYTES)
+    parallel = wasm is not None and _worth_workers(jobs, sum(plan.unit_sizes[u] for u in todo))
     profile.jobs = jobs if parallel else 1
     done = [plan.count - len(todo), sum(len(plan.units[u]) for u in range(plan.count)
                                         if objects[u] is not None)]
@@ -274,14 +271,18 @@ class Workers:
         self.close()
 
 
+def _worth_workers(jobs: int, code_bytes: int) -> bool:
+    """Whether `jobs` worker processes would compile `code_bytes` of wasm code: more
+    than one job, enough code, and an interpreter to run them with (an embedding may
+    have no sys.executable)."""
+    return jobs > 1 and code_bytes >= PARALLEL_MIN_CODE_BYTES and bool(sys.executable)
+
+
 def start_workers(wasm: bytes, options: CompileOptions, jobs: int | None) -> Workers:
     """Workers for compiling `wasm` before it is decoded: none (an empty set) when the
-    compile will not use them: one job, no interpreter to run, or too little code (the
-    whole module's size bounds its code's)."""
+    compile will not use them (the whole module's size bounds its code's)."""
     count = jobs or default_jobs()
-    if count < 2 or not sys.executable or len(wasm) < PARALLEL_MIN_CODE_BYTES:
-        count = 0
-    return Workers(wasm, options, count)
+    return Workers(wasm, options, count if _worth_workers(count, len(wasm)) else 0)
 
 
 def _send_quietly(send, stream, message) -> None:
@@ -300,11 +301,11 @@ class WorkerProcess:
     def close(self) -> None:
         proc = self.proc
         if not self.used and proc.poll() is None:
-            proc.kill()
+            proc.kill()  # its sender then meets a broken pipe and ends
+        self.sender.join()  # before closing the pipe it may be writing to
         if proc.stdin is not None and not proc.stdin.closed:
             with contextlib.suppress(OSError):
                 proc.stdin.close()
-        self.sender.join()
         if proc.stdout is not None and not proc.stdout.closed:
             proc.stdout.close()
         proc.wait()

@@ -11,7 +11,7 @@ neither translates nor compiles the units it finds (`source_keys`):
   (they reach the artifact as blobs, never through LLVM) and without custom sections
   other than `name` (function names become symbols);
 - the plan's facts about the whole module (functions called from outside or through
-  tables, the types call_indirect names, externref and tail-call use, the unit count)
+  tables, the types call_indirect names, externref and tail-call use, one unit or more)
   and about this unit (its functions, its copies of other units' functions, which of
   those other units call);
 - the bytes of the bodies the unit translates.
