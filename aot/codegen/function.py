@@ -12,7 +12,7 @@ from aot.abi.traps import TrapCode, trap_site
 from aot.abi.vmctx import INTERRUPT_SENTINEL, MemoryDef, StoreCtx, VMContextLayout
 from aot.codegen.irutil import alloca_bytes, gep_bytes, load_at, store_at
 from aot.codegen.leanir import Block, LeanBuilder, LeanFunction, Phi
-from aot.codegen.llvmtypes import I32, I64, PTR, llvm_type, zero_value
+from aot.codegen.llvmtypes import I32, I64, PTR, const_i32, const_i64, llvm_type, zero_value
 from aot.codegen.module_context import ModuleContext
 from aot.codegen.ops.dispatch import dispatch_table
 from aot.codegen.stackmaps import GcRoots
@@ -75,6 +75,7 @@ class FunctionTranslator:
         self.reachable = True
         self.current: Instr | None = None
         self._scope = mc.subprograms[self.fn.name]
+        self._locate = _locator(mc, self._scope, body.offset)
         entry = self.lean.append_basic_block("entry")
         # The entry block holds allocas and function-wide loads only; it is terminated
         # last, with a jump to the body, so those can be added at any time.
@@ -97,14 +98,12 @@ class FunctionTranslator:
     def builder_at(self, block: Block, offset: int | None = None) -> LeanBuilder:
         """A builder at the end of `block`, its instructions at wasm offset `offset`
         (default: the current instruction's)."""
-        dbg = self.builder.dbg if offset is None else self._location(offset)
-        return LeanBuilder(block, self.module, dbg)
-
-    def _location(self, offset: int):
-        """The debug location of wasm offset `offset`: its line is the offset from the
-        body's start, plus one (`aot.abi.traps.trap_site`), so that the function's code
-        does not change when functions before it grow (the per-unit compile cache)."""
-        return self.mc.debug.location(self._scope, offset - self.body.offset + 1)
+        b = LeanBuilder(block, self.module, locate=self._locate)
+        if offset is None:
+            b.locate_like(self.builder)
+        else:
+            b.locate_at(offset)
+        return b
 
     def trap_if(self, cond: ir.Value, code: TrapCode) -> None:
         cont = self.lean.append_basic_block("cont")
@@ -123,7 +122,7 @@ class FunctionTranslator:
         block = self.lean.append_basic_block(f"trap_{code.name.lower()}")
         b = self.builder_at(block, offset)
         site = trap_site(self.func_index, offset - self.body.offset)
-        b.call(self.mc.raise_trap, [self.vmctx, ir.Constant(I32, int(code)), ir.Constant(I64, site)])
+        b.call(self.mc.raise_trap, [self.vmctx, const_i32(int(code)), const_i64(site)])
         b.unreachable()
         return block
 
@@ -256,7 +255,7 @@ class FunctionTranslator:
                 if op not in (OP_END, OP_ELSE) or skip_depth:
                     continue
             self.current = ins
-            self.builder.dbg = self._location(ins.offset)
+            self.builder.locate_at(ins.offset)
             if fuel:
                 if op not in FUEL_FREE_OPS:
                     self.fuel_pending += 1
@@ -306,7 +305,7 @@ class FunctionTranslator:
         if whole_frame:
             fa = b.call(self.intrinsic("llvm.stacksave.p0", PTR, []), [])
         else:
-            fa = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [ir.Constant(I32, 0)])
+            fa = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [const_i32(0)])
         sp = b.ptrtoint(fa, I64)
         limit = load_at(b, self.store_ctx(), StoreCtx.STACK_LIMIT, I64, self.mc.tbaa.runtime)
         self.trap_if(b.icmp_unsigned("<", sp, limit), TrapCode.STACK_OVERFLOW)
@@ -339,6 +338,16 @@ class FunctionTranslator:
             self.trap_if(b.icmp_unsigned("==", limit, sentinel), TrapCode.INTERRUPT)
         if self.mc.options.fuel:
             self.fuel_check()
+
+
+def _locator(mc: ModuleContext, scope, body_offset: int):
+    """offset -> the debug location of that wasm offset in the function whose body
+    starts at `body_offset`.  Its line is the offset from the body's start, plus one
+    (`aot.abi.traps.trap_site`), so that the function's code does not change when
+    functions before it grow (the per-unit compile cache).  A closure rather than a
+    method: builders hold it, and one holding the translator would make a cycle."""
+    location = mc.debug.location
+    return lambda offset: location(scope, offset - body_offset + 1)
 
 
 def feature_of(op: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from aot.codegen.llvmtypes import I8, I32, I64, PTR, llvm_type
+from aot.codegen.llvmtypes import I8, I32, I64, PTR, const_i64, llvm_type
 from aot.wasm.types import ValType
 
 
@@ -13,7 +13,7 @@ def gep_bytes(b: ir.IRBuilder, base: ir.Value, offset: int | ir.Value, name: str
     if isinstance(offset, int):
         if offset == 0:
             return base
-        offset = ir.Constant(I64, offset)
+        offset = const_i64(offset)
     return b.gep(base, [offset], source_etype=I8, inbounds=True, name=name)
 
 
@@ -73,7 +73,7 @@ def load_at(
     if tbaa is not None:
         inst.set_metadata("tbaa", tbaa)
     if invariant:
-        inst.set_metadata("invariant.load", b.module.add_metadata([]))
+        inst.set_metadata("invariant.load", empty_node(b.module))
     return inst
 
 
@@ -91,6 +91,15 @@ def store_at(
     if tbaa is not None:
         inst.set_metadata("tbaa", tbaa)
     return inst
+
+
+def empty_node(module: ir.Module) -> ir.MDValue:
+    """The module's `!{}`, made once: llvmlite's `add_metadata` hashes its operands on
+    every call to find the node it made before."""
+    node = module.__dict__.get("_aot_empty_node")
+    if node is None:
+        node = module.__dict__["_aot_empty_node"] = module.add_metadata([])
+    return node
 
 
 class _FunctionPointer(ir.values.Value):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from llvmlite import ir
 
 from aot.wasm.types import ValType
@@ -41,3 +43,16 @@ def zero_value(vt: ValType) -> ir.Constant:
     if vt == ValType.V128:
         return ir.Constant(t, [ir.Constant(I64, 0), ir.Constant(I64, 0)])
     return ir.Constant(t, 0)
+
+
+# Integer constants, made once each: llvmlite's `Constant` wraps and formats its value
+# on creation and first print, and every i32.const, memarg offset and trap site is one.
+# Shared: a constant is never modified once made.
+@lru_cache(maxsize=1 << 14)
+def const_i32(value: int) -> ir.Constant:
+    return ir.Constant(I32, value)
+
+
+@lru_cache(maxsize=1 << 14)
+def const_i64(value: int) -> ir.Constant:
+    return ir.Constant(I64, value)

@@ -8,7 +8,7 @@ from llvmlite import ir
 from aot.abi.traps import TrapCode
 from aot.codegen.function import Frame, FunctionTranslator
 from aot.codegen.leanir import Block
-from aot.codegen.llvmtypes import I32
+from aot.codegen.llvmtypes import const_i32
 from aot.codegen.ops.registry import stateful
 from aot.wasm.instr import Instr
 
@@ -61,7 +61,7 @@ def if_(tr: FunctionTranslator, ins: Instr) -> None:
     params = tr.stack[len(tr.stack) - len(bt.params):]
     height = len(tr.stack) - len(bt.params)
     b = tr.builder
-    b.cbranch(b.icmp_unsigned("!=", cond, ir.Constant(I32, 0)), then, else_block)
+    b.cbranch(b.icmp_unsigned("!=", cond, const_i32(0)), then, else_block)
     frame = Frame("if", bt, height, merge, phis, merge, phis, else_block, list(params))
     tr.frames.append(frame)
     b.position_at_end(then)
@@ -157,7 +157,7 @@ def br_if(tr: FunctionTranslator, ins: Instr) -> None:
     b = tr.builder
     cont = tr.new_block("br_if_cont")
     tr.add_branch_edge(frame, values, b.block)
-    b.cbranch(b.icmp_unsigned("!=", cond, ir.Constant(I32, 0)), frame.target, cont)
+    b.cbranch(b.icmp_unsigned("!=", cond, const_i32(0)), frame.target, cont)
     b.position_at_end(cont)
 
 
@@ -186,5 +186,5 @@ def br_table(tr: FunctionTranslator, ins: Instr) -> None:
     switch = b.switch(index, edge(default))
     for i, depth in enumerate(targets):
         if depth != default:
-            switch.add_case(ir.Constant(I32, i), edge(depth))
+            switch.add_case(const_i32(i), edge(depth))
     tr.mark_unreachable()

@@ -11,7 +11,7 @@ from aot.abi.traps import GROW_TRAPS, TrapCode
 from aot.abi.vmctx import Builtin, VMContextLayout
 from aot.codegen.function import FunctionTranslator
 from aot.codegen.irutil import load_at
-from aot.codegen.llvmtypes import F32, F64, I8, I16, I32, I64, PTR
+from aot.codegen.llvmtypes import F32, F64, I8, I16, I32, I64, PTR, const_i64
 from aot.codegen.ops.registry import LoweringContext, stateful
 from aot.wasm.instr import Instr
 
@@ -61,7 +61,7 @@ def heap_address(tr: FunctionTranslator, memory: int, addr: ir.Value, offset: in
     if tr.mc.guarded(memory) and not explicit:
         ea = b.zext(addr, I64)
         if offset:
-            ea = b.add(ea, ir.Constant(I64, offset), flags=["nuw"])
+            ea = b.add(ea, const_i64(offset), flags=["nuw"])
         return b.gep(tr.memory_base(memory), [ea], source_etype=I8, inbounds=True)
     base, length = tr.memory_base_and_length(memory)
     if addr.type == I64:
@@ -76,8 +76,8 @@ def heap_address(tr: FunctionTranslator, memory: int, addr: ir.Value, offset: in
     else:
         ea = b.zext(addr, I64)
         if offset:
-            ea = b.add(ea, ir.Constant(I64, offset), flags=["nuw"])
-        end = b.add(ea, ir.Constant(I64, width), flags=["nuw"])
+            ea = b.add(ea, const_i64(offset), flags=["nuw"])
+        end = b.add(ea, const_i64(width), flags=["nuw"])
         tr.trap_if(b.icmp_unsigned(">", end, length), TrapCode.MEMORY_OUT_OF_BOUNDS)
     return b.gep(base, [ea], source_etype=I8, inbounds=True)
 

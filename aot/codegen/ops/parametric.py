@@ -5,7 +5,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from aot.codegen.function import FunctionTranslator
-from aot.codegen.llvmtypes import F32, F64, I32, I64
+from aot.codegen.llvmtypes import F32, F64, I32, I64, const_i32, const_i64
 from aot.codegen.ops.registry import stateful
 from aot.wasm.instr import Instr
 
@@ -21,12 +21,12 @@ def f64_bits(bits: int) -> ir.Constant:
 
 @stateful("i32.const")
 def i32_const(tr: FunctionTranslator, ins: Instr) -> None:
-    tr.stack.append(ir.Constant(I32, ins.imm & 0xFFFFFFFF))
+    tr.stack.append(const_i32(ins.imm & 0xFFFFFFFF))
 
 
 @stateful("i64.const")
 def i64_const(tr: FunctionTranslator, ins: Instr) -> None:
-    tr.stack.append(ir.Constant(I64, ins.imm & 0xFFFFFFFFFFFFFFFF))
+    tr.stack.append(const_i64(ins.imm & 0xFFFFFFFFFFFFFFFF))
 
 
 @stateful("f32.const")
@@ -51,4 +51,4 @@ def select(tr: FunctionTranslator, ins: Instr) -> None:
     b_val = s.pop()
     a_val = s[-1]
     b = tr.builder
-    s[-1] = b.select(b.icmp_unsigned("!=", cond, ir.Constant(I32, 0)), a_val, b_val)
+    s[-1] = b.select(b.icmp_unsigned("!=", cond, const_i32(0)), a_val, b_val)
