@@ -262,27 +262,73 @@ def _compile_batch(inputs: list[str], args: argparse.Namespace, options) -> int:
     return EXIT_ERROR if failed else EXIT_OK
 
 
+# Seconds a compile runs before it shows a progress bar.
+PROGRESS_DELAY = 1.0
+# Seconds between redraws while no unit finishes (a large -O2 unit takes seconds): the
+# elapsed time keeps moving, so the compile is seen alive.
+PROGRESS_TICK = 0.25
+
+
 class _progress_bar:  # noqa: N801 - used as a context manager, like open()
-    """A tqdm bar over the module's functions, shown once a compile has run a second
-    (tqdm's `delay`), on stderr; nothing when disabled."""
+    """A tqdm bar over the module's functions, on stderr, shown once the compile has
+    run PROGRESS_DELAY seconds, whether or not a unit has finished by then; nothing
+    when disabled.  Updates come from the compile's threads, redraws from a ticker."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.bar = None
+        self._state = (0, 0, 0, 0, "decode")
 
     def __enter__(self):
-        return self.update if self.enabled else None
+        if not self.enabled:
+            return None
+        import threading
+
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        if PROGRESS_DELAY <= 0:
+            self._show()
+        self._ticker = threading.Thread(target=self._tick, name="aot-progress", daemon=True)
+        self._ticker.start()
+        return self.update
 
     def update(self, units: int, n_units: int, funcs: int, n_funcs: int, phase: str) -> None:
+        with self._lock:
+            self._state = (units, n_units, funcs, n_funcs, phase)
+            if self.bar is not None:
+                self._draw()
+
+    def _tick(self) -> None:
+        if self.bar is None:
+            if self._done.wait(PROGRESS_DELAY):
+                return
+            self._show()
+        while not self._done.wait(PROGRESS_TICK):
+            with self._lock:
+                self.bar.refresh()
+
+    def _show(self) -> None:
         from tqdm import tqdm
 
-        if self.bar is None:
-            self.bar = tqdm(total=n_funcs, unit="fn", delay=1.0, leave=False,
-                            desc="compiling", file=sys.stderr)
-        self.bar.set_description_str(f"{phase} ({units}/{n_units} units)", refresh=False)
-        self.bar.update(funcs - self.bar.n)
+        with self._lock:
+            self.bar = tqdm(total=self._state[3] or None, initial=self._state[2],
+                            desc=self._describe(), unit="fn", leave=False, file=sys.stderr)
+
+    def _describe(self) -> str:
+        units, n_units, _funcs, _n_funcs, phase = self._state
+        return f"{phase} ({units}/{n_units} units)" if n_units else phase
+
+    def _draw(self) -> None:
+        bar, n_funcs = self.bar, self._state[3]
+        if n_funcs and bar.total != n_funcs:
+            bar.total = n_funcs
+        bar.set_description_str(self._describe(), refresh=False)
+        bar.update(self._state[2] - bar.n)  # redraws at most every tqdm `mininterval`
 
     def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self._done.set()
+            self._ticker.join()
         if self.bar is not None:
             self.bar.close()
 

@@ -52,7 +52,8 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
 
     `jobs`: how many processes compile the module's codegen units (default: the CPUs
     this process may use); the artifact is the same whatever it is.  `progress` is
-    called as units finish; `profile` (a `CompileProfile`) receives the phase times.
+    called when compiling starts, as units finish and before linking
+    (`aot.codegen.pipeline.Progress`); `profile` (a `CompileProfile`) receives the phase times.
     `cache` (True: the default cache, or a directory, or a `Cache`) keeps each codegen
     unit's object, so a rebuild after an edit compiles only the units that changed
     (`aot.codegen.unitcache`); the artifact is the same either way."""
@@ -80,7 +81,8 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
         decoded = time.perf_counter() - t
         profile = profile if profile is not None else CompileProfile()
         artifact = compile_module(module, options, wasm=data, jobs=jobs, progress=progress,
-                                  profile=profile, cache=_cache(cache), workers=workers)
+                                  profile=profile, cache=_cache(cache), workers=workers,
+                                  release_bodies=True)
     profile.add("decode", decoded)
     profile.wall += decoded
     return artifact

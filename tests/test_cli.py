@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,34 @@ def test_compile_and_run_text_modules(tmp_path, capsys):
     bad.write_text("(module\n  (func i32.ad))")
     assert main(["compile", str(bad)]) == EXIT_ERROR
     assert f"{bad}: line 2, column 9: unknown operator i32.ad" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    """stderr as a terminal: the progress bar's condition."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_compile_on_a_terminal_shows_progress_unless_quiet(tmp_path, monkeypatch, quiet):
+    import aot.cli
+
+    monkeypatch.setattr(aot.cli, "PROGRESS_DELAY", 0.0)  # shown at once, not after a second
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    args = ["compile", str(EXAMPLE), "-o", str(tmp_path / "e.so"), "--no-cache"]
+    assert main(args + ["--quiet"] * quiet) == EXIT_OK
+    shown = terminal.getvalue()
+    if quiet:
+        assert shown == ""
+    else:  # e.g. "decode: 0fn [00:00, ?fn/s]" or "compile (0/1 units): 0%| | 0/5 ..."
+        assert "fn" in shown and ("decode" in shown or "compile" in shown)
+
+
+def test_no_progress_bar_off_a_terminal(tmp_path, monkeypatch, capsys):
+    import aot.cli
+
+    monkeypatch.setattr(aot.cli, "PROGRESS_DELAY", 0.0)
+    assert main(["compile", str(EXAMPLE), "-o", str(tmp_path / "e.so"), "--no-cache"]) == EXIT_OK
+    assert capsys.readouterr().err == ""

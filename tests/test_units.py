@@ -270,13 +270,27 @@ def test_the_artifact_does_not_depend_on_the_number_of_jobs(many, monkeypatch, o
     assert profiles[4].seconds["decode"] > 0  # the workers decoded the module themselves
 
 
+def test_bodies_released_for_workers_do_not_change_the_artifact(many, monkeypatch):
+    """compile_artifact lets the pipeline drop the module's decoded bodies once the
+    units are planned (workers decode their own): the artifact is the one compiled
+    from an intact module in this process."""
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)
+    options = CompileOptions(opt_level=0, codegen_units=3)
+    module = parse(many)
+    released = pipeline.compile_module(module, options, wasm=many, jobs=2, release_bodies=True)
+    assert all(not body.code for body in module.codes)
+    intact = parse(many)
+    assert pipeline.compile_module(intact, options, jobs=1) == released
+    assert all(body.code for body in intact.codes)
+
+
 def test_progress_counts_every_function_once(many, monkeypatch):
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)
     seen = []
     aot.compiler.compile_artifact(many, CompileOptions(opt_level=0, codegen_units=3), jobs=2,
                                   progress=lambda *a: seen.append(a))
     compile_steps = [s for s in seen if s[4] == "compile"]
-    assert [s[0] for s in compile_steps] == [1, 2, 3]
+    assert [s[0] for s in compile_steps] == [0, 1, 2, 3]
     assert compile_steps[-1][2:4] == (N_FUNCS, N_FUNCS)
     assert seen[-1][4] == "link"
 

@@ -24,7 +24,7 @@ from aot.codegen.options import CompileOptions
 from aot.codegen.unitcache import source_keys
 from aot.codegen.units import UnitPlan, function_grain, plan_units
 from aot.wasm.decoder import gc_paused
-from aot.wasm.module import Module
+from aot.wasm.module import FuncBody, Module
 
 if TYPE_CHECKING:
     from aot.cache import Cache
@@ -67,7 +67,9 @@ class CompileProfile:
         return "\n".join(lines)
 
 
-# progress(units_done, units_total, functions_done, functions_total, phase)
+# progress(units_done, units_total, functions_done, functions_total, phase): called once
+# the units are planned (phase "compile", units from the cache counted done), as each
+# unit finishes, and before linking (phase "link").
 Progress = Callable[[int, int, int, int, str], None]
 
 
@@ -81,13 +83,16 @@ def default_jobs() -> int:
 def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | None = None,
                    jobs: int | None = None, progress: Progress | None = None,
                    profile: CompileProfile | None = None, cache: Cache | None = None,
-                   workers: Workers | None = None) -> bytes:
+                   workers: Workers | None = None, release_bodies: bool = False) -> bytes:
     """Compile a decoded, validated module to an artifact: an ELF shared object followed
     by the fingerprint trailer (`aot.abi.fingerprint`).  `wasm`, the module's bytes,
     lets worker processes decode it themselves; without it units run in this process.
     With a `cache`, units compiled before are taken from it and new ones stored.
     `workers`, started for these bytes and options before the module was decoded, are
-    used (as many as `jobs` says) instead of starting new ones; the caller closes them."""
+    used (as many as `jobs` says) instead of starting new ones; the caller closes them.
+    `release_bodies`: the caller has no further use for the module's decoded function
+    bodies, and they are dropped once the units are planned when workers compile (they
+    decode their own): the SQLite shell's are 55 MB of this process's memory."""
     from aot.abi.fingerprint import append_trailer
     from aot.codegen import fingerprint
     from aot.codegen.link import link_shared_object
@@ -130,7 +135,11 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     profile.jobs = jobs if parallel else 1
     done = [plan.count - len(todo), sum(len(plan.units[u]) for u in range(plan.count)
                                         if objects[u] is not None)]
+    if progress:
+        progress(done[0], plan.count, done[1], len(module.codes), "compile")
     if parallel:
+        if release_bodies:
+            _release_bodies(module)
         if workers is not None and len(workers.procs) >= jobs:
             _run_in_workers(job, workers.procs[:jobs], module, todo, objects, done, progress,
                             profile)
@@ -156,6 +165,12 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     profile.wall += time.perf_counter() - started
     profile.peak_rss_mb = _peak_rss_mb()
     return artifact
+
+
+def _release_bodies(module: Module) -> None:
+    """Replace each decoded body by where it lies, as a module decoded without bodies
+    has it (`aot.wasm.decoder.decode`)."""
+    module.codes[:] = [FuncBody([], [], b.offset, b.end_offset, b.digest) for b in module.codes]
 
 
 def _account(profile: CompileProfile, plan: UnitPlan, unit: int, times: dict[str, float],
