@@ -53,10 +53,10 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
     `jobs`: how many processes compile the module's codegen units (default: the CPUs
     this process may use); the artifact is the same whatever it is.  `progress` is
     called when compiling starts, as units finish and before linking
-    (`aot.codegen.pipeline.Progress`); `profile` (a `CompileProfile`) receives the phase times.
-    `cache` (True: the default cache, or a directory, or a `Cache`) keeps each codegen
-    unit's object, so a rebuild after an edit compiles only the units that changed
-    (`aot.codegen.unitcache`); the artifact is the same either way."""
+    (`aot.codegen.pipeline.Progress`); `profile` (a `CompileProfile`) receives the
+    phase times.  `cache` (True: the default cache, or a directory, or a `Cache`)
+    keeps each codegen unit's object, so a rebuild after an edit compiles only the units
+    that changed (`aot.codegen.unitcache`); the artifact is the same either way."""
     import time
 
     from aot.codegen import (  # LLVM: only when compiling

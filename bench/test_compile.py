@@ -12,7 +12,9 @@ Each aot compile runs in a fresh process, which reports the compile's wall time 
 time (its threads and the worker processes it waits for: `cpu/wall` near 2 means both
 cores busy).  Peak RSS is the larger of that process's `ru_maxrss` and the summed RSS of
 its process tree, sampled every 50 ms (workers' memory adds up; `ru_maxrss` alone is a
-per-process maximum).  Interpreter start, imports and exit are outside the compile
+per-process maximum).  That sum counts the pages the processes share (the LLVM library,
+Python's) once per process; the tree's summed PSS, sampled alike, counts each page once
+and is the memory the compile takes from the machine.  Interpreter start, imports and exit are outside the compile
 figure; the benchmark's own time for the round includes them (`process_s`: the exit
 collects the compile's cyclic garbage, when it leaves any).
 
@@ -165,38 +167,53 @@ print(json.dumps({"wall": wall, "cpu": cpu1 - cpu0, "peak_rss_kb": rss1, "rss_be
 """
 
 
-def tree_rss_kb(root: int) -> int:
-    """The resident memory of process `root` and all its descendants (Linux /proc), KiB."""
+def tree_memory_kb(root: int) -> tuple[int, int]:
+    """The resident memory of process `root` and all its descendants (Linux /proc), KiB:
+    summed RSS, and summed PSS (0 where /proc/PID/smaps_rollup is missing)."""
     parent: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
+                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
             except OSError:  # gone meanwhile
                 continue
-            parent[int(entry)], rss[int(entry)] = int(fields[1]), int(fields[21])
-    total, todo = 0, [root]
+    rss = pss = 0
+    todo = [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    key, value = line.split()[:2]
+                    if key == "Rss:":
+                        rss += int(value)
+                    elif key == "Pss:":
+                        pss += int(value)
+        except (OSError, ValueError):  # gone meanwhile, or no smaps_rollup
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    pages = int(f.read().rsplit(")", 1)[1].split()[21])
+                rss += pages * (os.sysconf("SC_PAGE_SIZE") // 1024)
+            except OSError:
+                pass
         todo.extend(child for child, ppid in parent.items() if ppid == pid)
-    return total * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    return rss, pss
 
 
 def compile_in_child(wasm: Path, opt_level: int, out: Path) -> dict:
     """Compile in a new process; its report, plus the whole process's time and CPU and
     the peak of its process tree's summed RSS (sampled every 50 ms: a compile spread
-    over worker processes counts all of them)."""
+    over worker processes counts all of them), and of its summed PSS."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(wasm), str(opt_level), str(out)],
                                 cwd=ROOT, stdout=stdout, stderr=stderr)
-        tree_peak = 0
+        tree_peak = tree_pss_peak = 0
         while os.path.isdir("/proc") and proc.poll() is None:
-            tree_peak = max(tree_peak, tree_rss_kb(proc.pid))
+            rss, pss = tree_memory_kb(proc.pid)
+            tree_peak, tree_pss_peak = max(tree_peak, rss), max(tree_pss_peak, pss)
             time.sleep(0.05)
         proc.wait()
         stdout.seek(0)
@@ -209,6 +226,7 @@ def compile_in_child(wasm: Path, opt_level: int, out: Path) -> dict:
     report["process_s"] = elapsed
     report["process_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     report["tree_peak_rss_kb"] = tree_peak
+    report["tree_peak_pss_kb"] = tree_pss_peak
     return report
 
 
@@ -235,6 +253,7 @@ class Summary:
                ("ratio", "o2_ratio", "{:.1f}x"), ("aot -O1 s", "aot_o1_s", "{:.1f}"),
                ("ratio", "o1_ratio", "{:.1f}x"), ("aot -O0 s", "aot_o0_s", "{:.1f}"),
                ("ratio", "o0_ratio", "{:.1f}x"), ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
+               ("PSS MB", "peak_pss_mb", "{:,.0f}"),
                ("cpu/wall", "cpu_per_wall", "{:.2f}"), ("artifact KB", "artifact_kb", "{:,.0f}"),
                ("(wasm+code) KB", "wasm_plus_code_kb", "{:,.0f}")]
 
@@ -247,6 +266,7 @@ class Summary:
         o2 = row.get("aot", {}).get("O2")
         if o2:  # the default compile's memory, CPU and artifact; the others' are in "aot"
             row["peak_rss_mb"] = o2["peak_rss_mb"]
+            row["peak_pss_mb"] = o2.get("tree_peak_pss_mb")
             row["cpu_per_wall"] = o2["cpu_per_wall"]
             row["artifact_kb"] = o2["artifact_bytes"] / 1024
             row["wasm_plus_code_kb"] = (row["wasm_bytes"] + o2["code_bytes"]) / 1024
@@ -270,8 +290,10 @@ class Summary:
         tr.section("compile time: real C programs (aot: -O2 figures for RSS, cpu/wall, artifact)")
         for line in self.table(rows):
             tr.write_line(line)
-        tr.write_line("ratio: aot's compile time over wasmtime-py's; peak RSS of the compiling "
-                      "process and its workers; (wasm+code): the wasm's size plus the artifact's machine code")
+        tr.write_line("ratio: aot's compile time over wasmtime-py's; peak RSS: of the compiling "
+                      "process and its workers, summed; PSS: the same with shared pages "
+                      "counted once; (wasm+code): the wasm's size plus the artifact's "
+                      "machine code")
         self.save(rows)
         tr.write_line(f"kept in {RESULTS_JSON.relative_to(ROOT)}")
 
@@ -347,6 +369,7 @@ def compile_bench(benchmark, name: str, engine: str, tmp_path: Path) -> None:
                "peak_rss_mb": max(report["peak_rss_kb"], report["tree_peak_rss_kb"]) / 1024,
                "process_peak_rss_mb": report["peak_rss_kb"] / 1024,
                "tree_peak_rss_mb": report["tree_peak_rss_kb"] / 1024,
+               "tree_peak_pss_mb": report["tree_peak_pss_kb"] / 1024,
                "rss_before_compile_mb": report["rss_before_kb"] / 1024,
                "process_s": report["process_s"], "process_cpu_s": report["process_cpu_s"],
                "artifact_bytes": len(artifact), "code_bytes": code_bytes(artifact)}
