@@ -270,18 +270,21 @@ def test_the_artifact_does_not_depend_on_the_number_of_jobs(many, monkeypatch, o
     assert profiles[4].seconds["decode"] > 0  # the workers decoded the module themselves
 
 
-def test_bodies_released_for_workers_do_not_change_the_artifact(many, monkeypatch):
-    """compile_artifact lets the pipeline drop the module's decoded bodies once the
-    units are planned (workers decode their own): the artifact is the one compiled
-    from an intact module in this process."""
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_module_parsed_without_its_bodies_compiles_to_the_same_artifact(many, monkeypatch,
+                                                                         jobs):
+    """compile_artifact parses without keeping the bodies (each checked as decoded, then
+    dropped): the units decode their own, in this process or in workers, and the
+    artifact is the one compiled from a module with every body kept."""
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)
     options = CompileOptions(opt_level=0, codegen_units=3)
-    module = parse(many)
-    released = pipeline.compile_module(module, options, wasm=many, jobs=2, release_bodies=True)
-    assert all(not body.code for body in module.codes)
-    intact = parse(many)
-    assert pipeline.compile_module(intact, options, jobs=1) == released
-    assert all(body.code for body in intact.codes)
+    lean = parse(many, keep_bodies=False)
+    assert all(not body.code for body in lean.codes)
+    artifact = pipeline.compile_module(lean, options, wasm=many, jobs=jobs)
+    assert all(not body.code for body in lean.codes)  # put back as they were
+    assert pipeline.compile_module(parse(many), options, jobs=1) == artifact
+    with pytest.raises(ValueError, match="its bytes are needed"):
+        pipeline.compile_module(lean, options, jobs=1)
 
 
 def test_progress_counts_every_function_once(many, monkeypatch):

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 from aot.codegen.options import CompileOptions
 from aot.codegen.unitcache import source_keys
 from aot.codegen.units import UnitPlan, function_grain, plan_units
-from aot.wasm.decoder import gc_paused
-from aot.wasm.module import FuncBody, Module
+from aot.wasm.decoder import bodies_decoded, gc_paused
+from aot.wasm.module import Module
 
 if TYPE_CHECKING:
     from aot.cache import Cache
@@ -83,16 +83,15 @@ def default_jobs() -> int:
 def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | None = None,
                    jobs: int | None = None, progress: Progress | None = None,
                    profile: CompileProfile | None = None, cache: Cache | None = None,
-                   workers: Workers | None = None, release_bodies: bool = False) -> bytes:
+                   workers: Workers | None = None) -> bytes:
     """Compile a decoded, validated module to an artifact: an ELF shared object followed
     by the fingerprint trailer (`aot.abi.fingerprint`).  `wasm`, the module's bytes,
     lets worker processes decode it themselves; without it units run in this process.
     With a `cache`, units compiled before are taken from it and new ones stored.
     `workers`, started for these bytes and options before the module was decoded, are
     used (as many as `jobs` says) instead of starting new ones; the caller closes them.
-    `release_bodies`: the caller has no further use for the module's decoded function
-    bodies, and they are dropped once the units are planned when workers compile (they
-    decode their own): the SQLite shell's are 55 MB of this process's memory."""
+    A module parsed without its bodies (`aot.wasm.parse(..., keep_bodies=False)`) has
+    them decoded unit by unit from `wasm`, here as in the workers."""
     from aot.abi.fingerprint import append_trailer
     from aot.codegen import fingerprint
     from aot.codegen.link import link_shared_object
@@ -138,8 +137,6 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     if progress:
         progress(done[0], plan.count, done[1], len(module.codes), "compile")
     if parallel:
-        if release_bodies:
-            _release_bodies(module)
         if workers is not None and len(workers.procs) >= jobs:
             _run_in_workers(job, workers.procs[:jobs], module, todo, objects, done, progress,
                             profile)
@@ -148,7 +145,10 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
                 _run_in_workers(job, own.procs, module, todo, objects, done, progress, profile)
     else:
         for unit in todo:
-            obj, times, ir_bytes, cached = job.run(module, unit)
+            t = time.perf_counter()
+            with bodies_decoded(module, wasm, plan.translated(unit)):
+                profile.add("decode", time.perf_counter() - t)
+                obj, times, ir_bytes, cached = job.run(module, unit)
             objects[unit] = obj
             _account(profile, plan, unit, times, ir_bytes, cached)
             done[0] += 1
@@ -165,12 +165,6 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     profile.wall += time.perf_counter() - started
     profile.peak_rss_mb = _peak_rss_mb()
     return artifact
-
-
-def _release_bodies(module: Module) -> None:
-    """Replace each decoded body by where it lies, as a module decoded without bodies
-    has it (`aot.wasm.decoder.decode`)."""
-    module.codes[:] = [FuncBody([], [], b.offset, b.end_offset, b.digest) for b in module.codes]
 
 
 def _account(profile: CompileProfile, plan: UnitPlan, unit: int, times: dict[str, float],

@@ -63,7 +63,7 @@ def translate_unit(module: Module, options: CompileOptions, triple: str, data_la
     mc = ModuleContext(module, options, triple, data_layout, plan, unit)
     first_defined = mc.n_imported_funcs
     own = plan.units[unit]
-    for idx in (*own, *sorted(plan.copies[unit])):
+    for idx in plan.translated(unit):
         translate_function(mc, idx, module.codes[idx - first_defined])
     wasm_calls = {idx: define_wasm_call(mc, idx) for idx in own if idx in mc.escaping}
     if mc.is_runtime_unit:

@@ -107,7 +107,7 @@ def source_keys(fingerprint: bytes, wasm: bytes, module: Module, plan: UnitPlan)
             keys.append(None)
             continue
         h = env.copy()
-        translated = [*own, *sorted(plan.copies[unit])]
+        translated = plan.translated(unit)
         h.update(struct.pack("<BQQ", unit == 0, own.start, own.stop))  # unit 0 opens .text
         h.update(_ints(plan.copies[unit]))
         h.update(_ints(i for i in translated if i in plan.shared))

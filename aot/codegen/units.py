@@ -34,10 +34,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aot.wasm.module import Module
+from aot.wasm.module import BodyFacts, FuncBody, Module
 from aot.wasm.types import ExternKind, ValType
 
-OP_CALL, OP_CALL_INDIRECT, OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT = 0x10, 0x11, 0x12, 0x13
 OP_REF_FUNC = 0xD2
 
 # Automatic split (content-defined): modules with less code than this stay one unit (no
@@ -80,13 +79,17 @@ class UnitPlan:
     def count(self) -> int:
         return len(self.units)
 
+    def translated(self, unit: int) -> list[int]:
+        """The functions unit `unit` translates: its own, then its private copies."""
+        return [*self.units[unit], *sorted(self.copies[unit])]
+
     @property
     def runtime_unit(self) -> int:
         return len(self.units) - 1
 
 
-def _body_size(body) -> int:
-    return max(body.end_offset - body.offset, len(body.code))
+def _body_size(body: FuncBody, facts: BodyFacts) -> int:
+    return max(body.end_offset - body.offset, facts.instructions)
 
 
 def _content_defined_runs(sizes: list[int], digests: list[int]) -> list[tuple[int, int]]:
@@ -127,7 +130,8 @@ def plan_units(module: Module, count: int | str | None = None, *,
     per function when `per_function`, else by content) or `PER_FUNCTION`.  A unit may be
     empty when `count` exceeds the number of functions; there is always at least one."""
     first = module.num_imported_funcs
-    sizes = [_body_size(b) for b in module.codes]
+    facts = [BodyFacts.of(b) for b in module.codes]
+    sizes = [_body_size(b, f) for b, f in zip(module.codes, facts)]
     if count == PER_FUNCTION:
         per_function, count = True, None
     else:
@@ -155,22 +159,12 @@ def plan_units(module: Module, count: int | str | None = None, *,
             escaping.update(ins.imm for ins in expr if ins.op == OP_REF_FUNC)
     for g in module.globals:
         escaping.update(ins.imm for ins in g.init if ins.op == OP_REF_FUNC)
-    callees: list[set[int]] = []  # direct callees of each defined function
-    tail_calls = False
-    for body in module.codes:
-        direct: set[int] = set()
-        for ins in body.code:
-            op = ins.op
-            if op == OP_CALL or op == OP_RETURN_CALL:
-                if ins.imm >= first:
-                    direct.add(ins.imm)
-                tail_calls = tail_calls or op == OP_RETURN_CALL
-            elif op == OP_CALL_INDIRECT or op == OP_RETURN_CALL_INDIRECT:
-                indirect.add(ins.imm[0])
-                tail_calls = tail_calls or op == OP_RETURN_CALL_INDIRECT
-            elif op == OP_REF_FUNC:
-                escaping.add(ins.imm)
-        callees.append(direct)
+    # Direct callees of each defined function, defined ones only.
+    callees = [{i for i in f.callees if i >= first} for f in facts]
+    tail_calls = any(f.tail_calls for f in facts)
+    for f in facts:
+        indirect.update(f.indirect_types)
+        escaping.update(f.ref_funcs)
 
     # Small functions called from another unit get a private copy there, so LLVM can
     # still inline them (rustc does the same with #[inline] functions across codegen
@@ -190,7 +184,7 @@ def plan_units(module: Module, count: int | str | None = None, *,
                     shared.add(callee)
     unit_sizes = [sum(sizes[i - first] for i in r) for r in units]
     return UnitPlan(units, unit_sizes, unit_of, escaping, indirect, shared, copies,
-                    uses_externref(module), tail_calls, per_function)
+                    uses_externref(module, facts), tail_calls, per_function)
 
 
 def function_grain(opt_level: int) -> bool:
@@ -199,12 +193,15 @@ def function_grain(opt_level: int) -> bool:
     return opt_level <= 1
 
 
-def uses_externref(module: Module) -> bool:
+def uses_externref(module: Module, facts: list[BodyFacts] | None = None) -> bool:
     """Whether an externref other than a null constant can exist in the module's code:
-    only through a function type, a local, a table or a global of that type."""
+    only through a function type, a local, a table or a global of that type.  `facts`:
+    the bodies' (`BodyFacts.of`), when already at hand."""
     ext = ValType.EXTERNREF
+    if facts is None:
+        facts = [BodyFacts.of(b) for b in module.codes]
     return (any(ext in t.params or ext in t.results for t in module.types)
-            or any(ext in body.locals for body in module.codes)
+            or any(f.externref_locals for f in facts)
             or any(t.elem == ext for t in module.all_tables())
             or any(g.type == ext for g in module.all_globals()))
 

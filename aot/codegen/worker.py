@@ -55,7 +55,7 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = os.fdopen(os.dup(0), "rb")
-    from aot.wasm.decoder import decode, decode_bodies
+    from aot.wasm.decoder import bodies_decoded, decode
 
     module = job = None
     while True:
@@ -82,14 +82,9 @@ def main() -> None:
         _, unit = message
         try:
             t = time.perf_counter()
-            first = module.num_imported_funcs
-            needed = [*job.plan.units[unit], *sorted(job.plan.copies[unit])]
-            placeholders = [module.codes[i - first] for i in needed]
-            decode_bodies(module, wasm, needed)
-            decode_time += time.perf_counter() - t
-            obj, times, ir_bytes, cached = job.run(module, unit)
-            for i, empty in zip(needed, placeholders):
-                module.codes[i - first] = empty
+            with bodies_decoded(module, wasm, job.plan.translated(unit)):
+                decode_time += time.perf_counter() - t
+                obj, times, ir_bytes, cached = job.run(module, unit)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
             send(out, ("error", unit, _portable(exc)))
             continue

@@ -23,13 +23,28 @@ def __getattr__(name: str):
 
 
 def parse(data: bytes, multi_memory: bool = True, memory64: bool = True,
-          threads: bool = True) -> Module:
+          threads: bool = True, keep_bodies: bool = True) -> Module:
     """Decode and validate a binary module; raises CompileError if it is malformed or
     invalid.  `multi_memory=False`, `memory64=False`, `threads=False`: as WebAssembly
-    2.0, without those proposals."""
+    2.0, without those proposals.  `keep_bodies=False`: each function body is checked
+    as it is decoded, then dropped, its `BodyFacts` kept (`FuncBody.facts`): the
+    module's memory then no longer grows with its code, and a compile decodes bodies
+    again unit by unit; errors are the same, and in the same order."""
     from aot.wasm.decoder import decode
-    from aot.wasm.validator import validate
+    from aot.wasm.module import BodyFacts
+    from aot.wasm.validator import BodyChecker, validate
 
-    module = decode(data, multi_memory=multi_memory, memory64=memory64, threads=threads)
-    validate(module)
+    if keep_bodies:
+        module = decode(data, multi_memory=multi_memory, memory64=memory64, threads=threads)
+        validate(module)
+        return module
+    checker = BodyChecker()
+
+    def on_body(so_far: Module, index: int, body):
+        checker.check(so_far, index, body)
+        return BodyFacts.of(body).placeholder(body)
+
+    module = decode(data, multi_memory=multi_memory, memory64=memory64, threads=threads,
+                    on_body=on_body)
+    validate(module, checker)
     return module

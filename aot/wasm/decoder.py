@@ -325,11 +325,13 @@ _B_BLOCK, _B_IF, _B_ELSE, _B_LOOP = 0, 1, 2, 3
 
 class _Decoder:
     def __init__(self, data: bytes, bodies: Container[int] | None = None,
-                 multi_memory: bool = True, memory64: bool = True, threads: bool = True) -> None:
+                 multi_memory: bool = True, memory64: bool = True, threads: bool = True,
+                 on_body: BodyHook | None = None) -> None:
         self.data = data
         self.r = Reader(data)
         self.m = Module(multi_memory=multi_memory, memory64=memory64, threads=threads)
         self.bodies = bodies  # None: every function body; else only these (by index)
+        self.on_body = on_body
         self.uses_data_index = False  # memory.init / data.drop seen
         self._ftype_cache: dict[tuple, FuncType] = {}
 
@@ -703,7 +705,9 @@ class _Decoder:
         wanted = self.bodies
         for i in range(n):
             if wanted is None or base + i in wanted:
-                codes.append(self.func_body(base + i))
+                body = self.func_body(base + i)
+                codes.append(body if self.on_body is None
+                             else self.on_body(self.m, base + i, body))
             else:  # only where it lies, for `decode_bodies`
                 body_offset = r.pos
                 size = r.length()
@@ -815,6 +819,26 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextlib.contextmanager
+def bodies_decoded(module: Module, data: bytes | None, indices: Iterable[int]) -> Iterator[None]:
+    """The bodies of functions `indices` decoded from the module's bytes `data` for the
+    duration, where `module` holds only where each lies (`decode(bodies=...)`,
+    `aot.wasm.parse(..., keep_bodies=False)`); put back as they were after."""
+    first = module.num_imported_funcs
+    missing = [i for i in indices if not module.codes[i - first].code]
+    if missing and data is None:
+        raise ValueError("the module was decoded without its function bodies: its bytes "
+                         "are needed to compile it")
+    kept = [module.codes[i - first] for i in missing]
+    if missing:
+        decode_bodies(module, data, missing)
+    try:
+        yield
+    finally:
+        for i, body in zip(missing, kept):
+            module.codes[i - first] = body
+
+
 def decode_bodies(module: Module, data: bytes, indices: Iterable[int]) -> None:
     """Decode the bodies of functions `indices` (function index space) of `module`,
     which `decode(data, bodies=...)` left out."""
@@ -828,18 +852,26 @@ def decode_bodies(module: Module, data: bytes, indices: Iterable[int]) -> None:
             module.codes[index - first] = d.func_body(index)
 
 
+# on_body(the module so far, function index, body) -> what the module keeps of the body
+BodyHook = Callable[[Module, int, FuncBody], FuncBody]
+
+
 def decode(data: bytes, bodies: Container[int] | None = None,
-           multi_memory: bool = True, memory64: bool = True, threads: bool = True) -> Module:
+           multi_memory: bool = True, memory64: bool = True, threads: bool = True,
+           on_body: BodyHook | None = None) -> Module:
     """Decode a binary module.  Raises CompileError on any malformed input.  With
     `bodies`, only the bodies of those functions are decoded (the others are empty and
     unchecked): for a compile worker, which translates a few units of a module its
-    parent has validated.  `multi_memory=False`: WebAssembly 2.0's encodings (a zero
-    byte where the proposal has a memory index); `memory64=False`: without 64-bit
-    memories; `threads=False`: without shared memories and atomic instructions."""
+    parent has validated.  `on_body` is given each decoded body, in order, with the
+    module so far (every section before the code), and returns what the module keeps
+    of it: for reading a large module body by body.
+    `multi_memory=False`: WebAssembly 2.0's encodings (a zero byte where the proposal
+    has a memory index); `memory64=False`: without 64-bit memories; `threads=False`:
+    without shared memories and atomic instructions."""
     data = bytes(data)
     try:
         with gc_paused():
-            return _Decoder(data, bodies, multi_memory, memory64, threads).module()
+            return _Decoder(data, bodies, multi_memory, memory64, threads, on_body).module()
     except IndexError:
         # Every raw `data[pos]` past the end lands here.
         raise CompileError(UNEXPECTED_END, len(data)) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aot.wasm.instr import Instr
+from aot.wasm.opcodes import CALL, CALL_INDIRECT, REF_FUNC, RETURN_CALL, RETURN_CALL_INDIRECT
 from aot.wasm.types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType
 
 ImportType = int | TableType | MemoryType | GlobalType  # int: a type index, for functions
@@ -52,10 +53,51 @@ class DataSegment:
 @dataclass
 class FuncBody:
     locals: list[ValType]  # declared locals only, expanded (params are not included)
-    code: list[Instr]  # the body, including the final `end`
+    code: list[Instr]  # the body, including the final `end`; empty when not decoded
     offset: int  # byte offset of the body's size field in the module
     end_offset: int = 0  # byte offset just past the body
     digest: int = 0  # CRC-32 of the body's bytes: a cheap content hash (codegen units)
+    # What planning a compile needs of a body that is not kept decoded
+    # (`aot.wasm.parse(..., keep_bodies=False)`); None when `code` is there to read.
+    facts: BodyFacts | None = None
+
+
+@dataclass(frozen=True)
+class BodyFacts:
+    """The calls and references of a function body, and its size: what the compile's
+    planner (`aot.codegen.units`) reads from a body."""
+
+    instructions: int
+    callees: frozenset[int]  # direct callees, by function index (imports included)
+    indirect_types: frozenset[int]  # type indices named by call_indirect
+    ref_funcs: frozenset[int]  # functions named by ref.func
+    tail_calls: bool  # return_call or return_call_indirect
+    externref_locals: bool
+
+    @classmethod
+    def of(cls, body: FuncBody) -> BodyFacts:
+        if body.facts is not None:
+            return body.facts
+        callees: set[int] = set()
+        indirect: set[int] = set()
+        refs: set[int] = set()
+        tail = False
+        for ins in body.code:
+            op = ins.op
+            if op == CALL or op == RETURN_CALL:
+                callees.add(ins.imm)
+                tail = tail or op == RETURN_CALL
+            elif op == CALL_INDIRECT or op == RETURN_CALL_INDIRECT:
+                indirect.add(ins.imm[0])
+                tail = tail or op == RETURN_CALL_INDIRECT
+            elif op == REF_FUNC:
+                refs.add(ins.imm)
+        return cls(len(body.code), frozenset(callees), frozenset(indirect), frozenset(refs),
+                   tail, ValType.EXTERNREF in body.locals)
+
+    def placeholder(self, body: FuncBody) -> FuncBody:
+        """`body` without its locals and code, these facts kept instead."""
+        return FuncBody([], [], body.offset, body.end_offset, body.digest, self)
 
 
 @dataclass

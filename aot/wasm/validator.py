@@ -124,9 +124,45 @@ def check_memory_type(mt: MemoryType) -> None:
         _limits(mt.limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)")
 
 
-def validate(module: Module) -> None:
-    """Validate a decoded module; raises CompileError with the spec's message."""
-    m = module
+def validate(module: Module, bodies: BodyChecker | None = None) -> None:
+    """Validate a decoded module; raises CompileError with the spec's message.
+    `bodies`: the function bodies were checked as they were decoded (and not kept):
+    its first error is raised where checking them here would have raised it."""
+    c = _module_checks(module)
+    base = module.num_imported_funcs
+    if bodies is None:
+        for i, body in enumerate(module.codes):
+            _FuncChecker(c, base + i, body).run()
+    elif bodies.error is not None:
+        raise bodies.error
+    _tail_checks(module, c)
+
+
+class BodyChecker:
+    """Checks function bodies one at a time, as a decoder hands them over (`aot.wasm.
+    parse(..., keep_bodies=False)`), keeping the first error for `validate`: the module's
+    other checks come first there, and some read sections that follow the code.  The
+    context bodies see is made from the sections before the code section, all there by
+    the first body."""
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+        self._context: _ModuleContext | None = None
+
+    def check(self, module: Module, index: int, body: FuncBody) -> None:
+        if self.error is not None:
+            return
+        try:
+            if self._context is None:
+                self._context = _module_checks(module)
+            _FuncChecker(self._context, index, body).run()
+        except Exception as exc:  # noqa: BLE001 - raised by `validate`, in its turn
+            self.error = exc
+
+
+def _module_checks(m: Module) -> _ModuleContext:
+    """Everything `validate` checks before the function bodies; the context they are
+    checked in."""
     c = _ModuleContext(m)
     ntypes = len(m.types)
 
@@ -180,11 +216,12 @@ def validate(module: Module) -> None:
                 raise CompileError(f"unknown memory {d.memory}")
             _check_const(d.offset or [], c.memories[d.memory].index_type, const_globals,
                          nfuncs)
+    return c
 
-    base = m.num_imported_funcs
-    for i, body in enumerate(m.codes):
-        _FuncChecker(c, base + i, body).run()
 
+def _tail_checks(m: Module, c: _ModuleContext) -> None:
+    """What `validate` checks after the function bodies."""
+    nfuncs = len(c.func_types)
     if m.start is not None:
         if m.start >= nfuncs:
             raise CompileError(f"unknown function {m.start}")

@@ -1,6 +1,8 @@
 """Every module of the spec test suite through `parse`: the valid ones must pass, the
 `assert_invalid` and `assert_malformed (module binary ...)` ones must fail with the
-suite's message (the reference interpreter's test: the expected text is a prefix)."""
+suite's message (the reference interpreter's test: the expected text is a prefix).
+Each also through `parse(..., keep_bodies=False)` (bodies checked as decoded, then
+dropped: what a compile does): the same outcome, the same error at the same place."""
 
 from __future__ import annotations
 
@@ -15,6 +17,14 @@ _DIR = suite_dir()
 _FILES = sorted(p.name for p in _DIR.glob("*.wast")) if _DIR else ["<suite missing>"]
 
 
+def _outcome(data: bytes, keep_bodies: bool) -> tuple | None:
+    try:
+        parse(data, multi_memory=False, memory64=False, threads=False, keep_bodies=keep_bodies)
+    except CompileError as e:
+        return type(e).__name__, e.message, e.offset, e.func_index
+    return None
+
+
 def check_file(name: str) -> tuple[int, list[str]]:
     """(modules checked, problems) for one .wast file."""
     problems = []
@@ -23,6 +33,9 @@ def check_file(name: str) -> tuple[int, list[str]]:
         where = f"{mod.file}:{mod.line}"
         data = module_bytes(mod)
         count += 1
+        kept, dropped = _outcome(data, True), _outcome(data, False)
+        if kept != dropped:
+            problems.append(f"{where}: parsed keeping bodies: {kept}; dropping them: {dropped}")
         try:
             parse(data, multi_memory=False, memory64=False, threads=False)  # the core scripts are WebAssembly 2.0's
         except CompileError as e:

@@ -170,3 +170,52 @@ def test_module_errors(text: str, message: str) -> None:
 )
 def test_valid(text: str) -> None:
     valid(text)
+
+
+@pytest.mark.parametrize("text, message", [
+    # an element segment (checked before the bodies) names a missing function; the body
+    # is invalid too
+    ('(module (table 1 funcref) (elem (i32.const 0) func 7) (func (local.get 3)))',
+     "unknown function 7"),
+    # a data segment (after the code section, checked before the bodies) names a missing
+    # memory; the body is invalid too
+    ('(module (func (local.get 3)) (data (memory 1) (i32.const 0) ""))', "unknown memory 1"),
+    # a global's initializer has the wrong type; the body is invalid too
+    ("(module (global i32 (i64.const 0)) (func (local.get 3)))", "type mismatch"),
+    # the body is invalid; a duplicate export (checked after the bodies) too
+    ('(module (func (local.get 3)) (export "a" (func 0)) (export "a" (func 0)))',
+     "unknown local 3"),
+    # both bodies are invalid: the first one's error
+    ("(module (func (local.get 1)) (func (local.get 2)))", "unknown local 1"),
+])
+def test_bodies_dropped_as_decoded_report_the_error_validate_reports(text, message) -> None:
+    """parse(..., keep_bodies=False) checks each body as it is decoded: the error it
+    raises is the one, at the place, that validating the whole module reports."""
+    data = wasmtime.wat2wasm(text)
+    errors = []
+    for keep in (True, False):
+        with pytest.raises(CompileError) as e:
+            parse(data, keep_bodies=keep)
+        errors.append((e.value.message, e.value.offset, e.value.func_index))
+    assert errors[0] == errors[1]
+    assert errors[0][0] == message
+
+
+def test_bodies_dropped_as_decoded_leave_their_facts() -> None:
+    data = wasmtime.wat2wasm("""(module
+      (type $t (func (param i32)))
+      (import "env" "f" (func $f (param i32)))
+      (table 1 funcref)
+      (elem declare func $a)
+      (func $a (param i32) (local externref)
+        (call $f (local.get 0)) (call $b) (call_indirect (type $t) (i32.const 1) (i32.const 0)))
+      (func $b (drop (ref.func $a)) (return_call $b)))""")
+    full, lean = parse(data), parse(data, keep_bodies=False)
+    assert [b.code for b in lean.codes] == [[], []]
+    assert [(b.offset, b.end_offset, b.digest) for b in lean.codes] == \
+        [(b.offset, b.end_offset, b.digest) for b in full.codes]
+    a, b = (body.facts for body in lean.codes)
+    assert (a.callees, a.indirect_types, a.ref_funcs, a.tail_calls, a.externref_locals) == \
+        ({0, 2}, {0}, set(), False, True)
+    assert (b.callees, b.ref_funcs, b.tail_calls, b.externref_locals) == ({2}, {1}, True, False)
+    assert a.instructions == len(full.codes[0].code)
