@@ -121,9 +121,9 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     if cache is not None and wasm is not None:
         # Units found by their inputs are neither translated nor compiled.
         t = time.perf_counter()
-        job.source_keys = source_keys(job.fingerprint, wasm, module, plan)
+        job.source_keys = source_keys(job.fingerprint, wasm, module, plan, sizes)
         for unit, key in enumerate(job.source_keys):
-            obj = cache.get_unit(key) if key is not None else None
+            obj = cache.get_unit(key)
             if obj is not None:
                 objects[unit] = obj
                 _account(profile, plan, unit, {}, 0, True)
@@ -197,9 +197,10 @@ class _UnitJob:
     sizes: dict[str, int]
     fingerprint: bytes  # the compiler's, for the unit cache's keys
     cache: Cache | None = None  # pickled as its folder and shared server's address
-    # Each unit's key by its inputs (`aot.codegen.unitcache.source_keys`; None: keyed by
-    # its IR), when the module's bytes are known; units found by it never get here.
-    source_keys: list[str | None] | None = None
+    # Each unit's key by its inputs (`aot.codegen.unitcache.source_keys`), when the
+    # module's bytes are known (else units are keyed by their IR); units found by it
+    # never get here.
+    source_keys: list[str] | None = None
 
     def run(self, module: Module, unit: int) -> tuple[bytes, dict[str, float], int, bool]:
         """Translate, optimize and emit one unit: its object, phase times, IR size, and

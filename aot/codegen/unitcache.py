@@ -22,8 +22,11 @@ code holds no offset in the wasm file, only offsets in each function's body
 when another grows; and units are cut where the content says (`aot.codegen.units`).
 `tests/test_units.py` rebuilds after each kind of edit and checks that the artifact is
 the one a compile without the cache makes.  The runtime unit (entries, trampolines,
-the vtable: it reads the blobs' sizes and every export) is keyed by its IR instead
-(`unit_key`), which costs its translation at each build and cannot leave anything out.
+aot_init, the vtable; the last unit, which also holds functions when a module is split
+into a given number of units) is keyed by its functions as any unit, and by the whole
+plan (every unit's functions, copies and cross-unit callees) and the blobs' sizes,
+which the vtable records; a test checks, edit by edit, that its key changes whenever
+its IR does.  `unit_key` keys a unit by its IR, where the inputs are unknown.
 
 A function is recompiled with the unit that holds it: at -O2 LLVM optimizes a unit's
 functions together (inlining), so they cannot be reused apart; at -O0 and -O1 each
@@ -88,8 +91,9 @@ def _ints(values) -> bytes:
     return struct.pack(f"<Q{len(items)}Q", len(items), *items)
 
 
-def source_keys(fingerprint: bytes, wasm: bytes, module: Module, plan: UnitPlan) -> list[str | None]:
-    """The key of each unit by its inputs (see above); None for the runtime unit."""
+def source_keys(fingerprint: bytes, wasm: bytes, module: Module, plan: UnitPlan,
+                sizes: dict[str, int]) -> list[str]:
+    """The key of each unit by its inputs (see above); `sizes`: each blob's length."""
     env = hashlib.sha256(b"aot unit sources 1\0")
     env.update(fingerprint)
     env.update(b"\0")
@@ -101,12 +105,18 @@ def source_keys(fingerprint: bytes, wasm: bytes, module: Module, plan: UnitPlan)
     env.update(struct.pack("<BBBB", plan.count > 1, plan.uses_externref, plan.uses_tail_calls,
                            plan.per_function))
     first = module.num_imported_funcs
-    keys: list[str | None] = []
+    keys: list[str] = []
     for unit, own in enumerate(plan.units):
-        if unit == plan.runtime_unit:
-            keys.append(None)
-            continue
         h = env.copy()
+        if unit == plan.runtime_unit:  # its functions (a split into N units has some) too
+            h.update(b"runtime\0")
+            h.update(_ints([len(module.codes)]))
+            for k, r in enumerate(plan.units):
+                h.update(struct.pack("<QQ", r.start, r.stop))
+                h.update(_ints(plan.copies[k]))
+            h.update(_ints(plan.shared))
+            for symbol, size in sorted(sizes.items()):
+                h.update(symbol.encode() + b"\0" + struct.pack("<Q", size))
         translated = plan.translated(unit)
         h.update(struct.pack("<BQQ", unit == 0, own.start, own.stop))  # unit 0 opens .text
         h.update(_ints(plan.copies[unit]))
