@@ -35,9 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aot.wasm.module import BodyFacts, FuncBody, Module
+from aot.wasm.opcodes import REF_FUNC
 from aot.wasm.types import ExternKind, ValType
-
-OP_REF_FUNC = 0xD2
 
 # Automatic split (content-defined): modules with less code than this stay one unit (no
 # cross-unit calls, nothing to merge); larger ones are cut into runs of UNIT_MIN_BYTES
@@ -156,9 +155,9 @@ def plan_units(module: Module, count: int | str | None = None, *,
     indirect: set[int] = set()
     for seg in module.elems:
         for expr in seg.init:
-            escaping.update(ins.imm for ins in expr if ins.op == OP_REF_FUNC)
+            escaping.update(ins.imm for ins in expr if ins.op == REF_FUNC)
     for g in module.globals:
-        escaping.update(ins.imm for ins in g.init if ins.op == OP_REF_FUNC)
+        escaping.update(ins.imm for ins in g.init if ins.op == REF_FUNC)
     # Direct callees of each defined function, defined ones only.
     callees = [{i for i in f.callees if i >= first} for f in facts]
     tail_calls = any(f.tail_calls for f in facts)
