@@ -600,9 +600,10 @@ def cmd_cache(args: argparse.Namespace) -> int:
             print(f"{e.key}  {e.kind:<8}  {e.size:>10}  {used}")
     elif action == "info":
         entries = list(cache.entries())
-        units = sum(e.kind == "unit" for e in entries)
+        kinds = {kind: sum(e.kind == kind for e in entries) for kind in ("artifact", "unit", "mark")}
         print(f"location: {cache.root}")
-        print(f"entries:  {len(entries)} ({len(entries) - units} artifacts, {units} codegen units)")
+        print(f"entries:  {len(entries)} ({kinds['artifact']} artifacts, {kinds['unit']} codegen "
+              f"units, {kinds['mark']} module marks)")
         print(f"size:     {sum(e.size for e in entries)} bytes")
         if cache.remote is not None:
             state = "answering" if cache.remote.ping() else "not answering"

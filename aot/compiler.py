@@ -75,14 +75,15 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
         return compile_component_artifact(data, lambda core: compile_artifact(
             core, options, jobs=jobs, progress=progress, profile=profile, cache=cache))
     t = time.perf_counter()
-    with start_workers(data, options, jobs) as workers:
+    unit_cache = _cache(cache)
+    with start_workers(data, options, jobs, unit_cache) as workers:
         # Bodies checked as decoded and dropped: the units decode their own.
         module = parse(data, multi_memory=options.multi_memory, memory64=options.memory64,
                        threads=options.threads, keep_bodies=False)
         decoded = time.perf_counter() - t
         profile = profile if profile is not None else CompileProfile()
         artifact = compile_module(module, options, wasm=data, jobs=jobs, progress=progress,
-                                  profile=profile, cache=_cache(cache), workers=workers)
+                                  profile=profile, cache=unit_cache, workers=workers)
     profile.add("decode", decoded)
     profile.wall += decoded
     return artifact

@@ -302,7 +302,7 @@ def test_aot_compile_reuses_units_unless_told_not_to(small_units, tmp_path, many
         assert main(args) == 0
     assert "from the cache" in capsys.readouterr().err
     assert main(["cache", "info", "--dir", str(cache_dir)]) == 0
-    assert "codegen units)" in capsys.readouterr().out
+    assert "codegen units, 1 module marks)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("opt_level", [0, 2])
@@ -484,6 +484,40 @@ def _children() -> set[int]:
         except FileNotFoundError:  # a thread that ended meanwhile
             continue
     return pids
+
+
+def test_workers_start_before_decoding_unless_the_cache_has_seen_the_module(small_units, many,
+                                                                           tmp_path, monkeypatch):
+    """A first compile starts its workers before decoding (their start-up overlaps
+    it); a rebuild, whose module environment the cache has seen, does not: it finds
+    most units there, and starts workers only if it needs them after all."""
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)
+    started = []
+    real = pipeline.Workers.__init__
+
+    def spy(self, wasm, options, count):
+        started.append(count)
+        real(self, wasm, options, count)
+
+    monkeypatch.setattr(pipeline.Workers, "__init__", spy)
+    options = CompileOptions(opt_level=0)
+    aot.compiler.compile_artifact(many, options, jobs=2, cache=tmp_path)
+    assert started == [2]  # early, and used
+    started.clear()
+    edited = wat(_many_functions(factor=_edited))
+    rebuilt = aot.compiler.compile_artifact(edited, options, jobs=2, cache=tmp_path)
+    assert started == [0]  # none early; one unit to compile: none at all
+    assert rebuilt == aot.compiler.compile_artifact(edited, options, jobs=1)
+    started.clear()
+    other = wat(_many_functions(export=lambda i: f"e{i}"))  # another environment
+    aot.compiler.compile_artifact(other, options, jobs=2, cache=tmp_path)
+    assert started[0] == 2
+    marks = [e for e in aot.cache.Cache(tmp_path).entries() if e.kind == "mark"]
+    assert len(marks) == 2  # one per environment; `aot cache clear` and prune take them
+    aot.cache.Cache(tmp_path).clear()
+    started.clear()
+    aot.compiler.compile_artifact(edited, options, jobs=2, cache=tmp_path)
+    assert started[0] == 2
 
 
 def test_an_invalid_module_ends_the_workers_started_for_it():

@@ -87,11 +87,13 @@ class Entry:
 
     @property
     def kind(self) -> str:
-        """"artifact" (a whole module's .so) or "unit" (one codegen unit's object)."""
-        return "unit" if self.path.suffix == UNIT_SUFFIX else "artifact"
+        """"artifact" (a whole module's .so), "unit" (one codegen unit's object) or
+        "mark" (a module environment compiled here before: `Cache.put_mark`)."""
+        return {UNIT_SUFFIX: "unit", MARK_SUFFIX: "mark"}.get(self.path.suffix, "artifact")
 
 
 UNIT_SUFFIX = ".o"
+MARK_SUFFIX = ".seen"
 _DIGEST = 32  # SHA-256 after each unit object
 
 
@@ -208,6 +210,22 @@ class Cache:
             # a unit damaged by a crash fails its SHA-256 and is compiled again.
             write_atomic(path, data, sync=False)
 
+    # --- marks: empty files saying that something was compiled here ----------------------
+
+    def put_mark(self, key: str) -> None:
+        """Leave mark `key` (in this cache only: it tells about this machine's entries)."""
+        path = self.root / key[:2] / f"{key}{MARK_SUFFIX}"
+        with contextlib.suppress(OSError):  # an optimization, as the units are
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+
+    def has_mark(self, key: str) -> bool:
+        path = self.root / key[:2] / f"{key}{MARK_SUFFIX}"
+        if not path.exists():
+            return False
+        _touch(path)
+        return True
+
     # --- maintenance (aot cache ls | info | clear | prune) --------------------------------
 
     def entries(self) -> Iterator[Entry]:
@@ -215,7 +233,8 @@ class Cache:
             return
         for sub in sorted(self.root.iterdir()):
             if sub.is_dir() and len(sub.name) == 2:
-                for f in sorted((*sub.glob("*.so"), *sub.glob(f"*{UNIT_SUFFIX}"))):
+                for f in sorted((*sub.glob("*.so"), *sub.glob(f"*{UNIT_SUFFIX}"),
+                                 *sub.glob(f"*{MARK_SUFFIX}"))):
                     try:
                         st = f.stat()
                     except FileNotFoundError:

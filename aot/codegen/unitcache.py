@@ -86,6 +86,18 @@ def module_digest(wasm: bytes, module: Module) -> bytes:
     return h.digest()
 
 
+def seen_key(fingerprint: bytes, wasm: bytes, module: Module) -> str:
+    """The key of the mark a compile leaves in the cache for its module's environment
+    (`module_digest`): found, the next compile of a module with that environment is a
+    rebuild, most of whose units the cache holds.  `module` may be a skeleton
+    (`aot.wasm.decoder.decode(bodies=())`)."""
+    h = hashlib.sha256(b"aot module seen 1\0")
+    h.update(fingerprint)
+    h.update(b"\0")
+    h.update(module_digest(wasm, module))
+    return h.hexdigest()
+
+
 def _ints(values) -> bytes:
     items = sorted(values)
     return struct.pack(f"<Q{len(items)}Q", len(items), *items)
@@ -129,4 +141,4 @@ def source_keys(fingerprint: bytes, wasm: bytes, module: Module, plan: UnitPlan,
     return keys
 
 
-__all__ = ["module_digest", "source_keys", "unit_key"]
+__all__ = ["module_digest", "seen_key", "source_keys", "unit_key"]
