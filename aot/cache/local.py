@@ -16,9 +16,10 @@ produce the same bytes.  Root: $AOT_CACHE_DIR, else $XDG_CACHE_HOME/aot, else ~/
 
 Beside the artifacts, the same folders hold the per-unit compile cache
 (`aot.codegen.unitcache`): <key>.o, the object file of one codegen unit, keyed by the
-fingerprint and the unit's inputs (or, for the runtime unit, its LLVM IR), followed by
-its SHA-256 (a damaged object must never be linked).  They are entries like the others:
-listed, pruned and cleared with them.
+fingerprint and the unit's inputs (or its LLVM IR, when the module's bytes are not at
+hand), followed by its SHA-256 (a damaged object must never be linked); <key>.seen, an
+empty mark left for a module environment compiled here (`Cache.put_mark`).  They are
+entries like the others: listed, pruned and cleared with them.
 
 With a shared cache, a local miss asks the server before compiling; what is fetched is
 verified (CRC and fingerprint, or SHA-256) and kept locally; what is compiled is stored
@@ -212,15 +213,18 @@ class Cache:
 
     # --- marks: empty files saying that something was compiled here ----------------------
 
+    def mark_path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}{MARK_SUFFIX}"
+
     def put_mark(self, key: str) -> None:
         """Leave mark `key` (in this cache only: it tells about this machine's entries)."""
-        path = self.root / key[:2] / f"{key}{MARK_SUFFIX}"
+        path = self.mark_path(key)
         with contextlib.suppress(OSError):  # an optimization, as the units are
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
 
     def has_mark(self, key: str) -> bool:
-        path = self.root / key[:2] / f"{key}{MARK_SUFFIX}"
+        path = self.mark_path(key)
         if not path.exists():
             return False
         _touch(path)

@@ -176,11 +176,11 @@ class LeanBuilder:
     The rest would only lengthen the IR: a location per instruction was a third of
     the module's text and of LLVM's parsing."""
 
-    def __init__(self, block: Block, module: ir.Module, dbg=None, locate=None) -> None:
+    def __init__(self, block: Block, module: ir.Module, locate=None) -> None:
         self._block = block
         self._fn = block.function
         self.module = module
-        self._dbg = dbg
+        self._dbg = None
         # `locate(offset)` makes the location of a wasm offset: only when a located
         # instruction is built, since most instructions are not (a location object
         # per wasm instruction was a tenth of the IR-building time).
@@ -193,11 +193,6 @@ class LeanBuilder:
         if self._dbg is None and self.offset is not None:
             self._dbg = self._locate(self.offset)
         return self._dbg
-
-    @dbg.setter
-    def dbg(self, location) -> None:
-        self._dbg = location
-        self.offset = None
 
     def locate_at(self, offset: int) -> None:
         """Make what follows belong to the wasm instruction at `offset`."""

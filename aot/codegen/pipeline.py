@@ -221,8 +221,9 @@ class _UnitJob:
         ir_bytes = len(text)
         cache, key = self.cache, None
         if cache is not None:
-            key = self.source_keys[unit] if self.source_keys is not None else None
-            if key is None:
+            if self.source_keys is not None:  # already looked up, and missing
+                key = self.source_keys[unit]
+            else:
                 key = unit_key(self.fingerprint, text)
                 obj = cache.get_unit(key)
                 if obj is not None:

@@ -47,7 +47,8 @@ _SPAN = struct.Struct("<QQ")
 
 
 def unit_key(fingerprint: bytes, ir_text: str) -> str:
-    """The key of a unit by its IR (the runtime unit's)."""
+    """The key of a unit by its IR: when the module's bytes, hence its inputs, are
+    not at hand (`compile_module` without `wasm`)."""
     h = hashlib.sha256()
     h.update(fingerprint)
     h.update(b"\0")
