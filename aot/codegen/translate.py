@@ -243,7 +243,13 @@ def _define_vtable_note(mc: ModuleContext, vt: ir.GlobalVariable) -> None:
     note.initializer = ir.Constant(ty, [
         ir.Constant(I32, len(name)), ir.Constant(I32, 8), ir.Constant(I32, NT_AOT_VTABLE),
         ir.Constant(ty.elements[3], bytearray(name)), _relative(vt, note)])
-    used = ir.GlobalVariable(mc.ir, ir.ArrayType(PTR, 1), name="llvm.used")
+    # llvm.compiler.used, not llvm.used: LLVM's ELF lowering remembers llvm.used globals
+    # in a set its TargetMachine keeps across modules, never cleared, so a later module's
+    # global allocated at a freed note's address was marked SHF_GNU_RETAIN and given a
+    # section of its own (1 compile in 11 in a long-lived process: artifacts not
+    # byte-identical).  Nothing in the link collects garbage sections, so the optimizer's
+    # keeping it is all the note needs.
+    used = ir.GlobalVariable(mc.ir, ir.ArrayType(PTR, 1), name="llvm.compiler.used")
     used.linkage = "appending"
     used.section = "llvm.metadata"
     used.initializer = ir.Constant(used.value_type, [note])
