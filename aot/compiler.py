@@ -64,7 +64,7 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
         CompileProfile,
         compile_module,
     )
-    from aot.codegen.pipeline import start_workers
+    from aot.codegen.pipeline import recall_bodies, start_workers
     from aot.wasm import parse
 
     data = _read_wasm(wasm)
@@ -76,10 +76,12 @@ def compile_artifact(wasm: WasmSource, options: CompileOptions | None = None, *,
             core, options, jobs=jobs, progress=progress, profile=profile, cache=cache))
     t = time.perf_counter()
     unit_cache = _cache(cache)
-    with start_workers(data, options, jobs, unit_cache) as workers:
-        # Bodies checked as decoded and dropped: the units decode their own.
+    known = recall_bodies(unit_cache, data, options) if unit_cache is not None else None
+    with start_workers(data, options, jobs, seen=known is not None) as workers:
+        # Bodies checked as decoded and dropped (the units decode their own), or, for a
+        # rebuild, those compiled before (same bytes, same environment) not even that.
         module = parse(data, multi_memory=options.multi_memory, memory64=options.memory64,
-                       threads=options.threads, keep_bodies=False)
+                       threads=options.threads, keep_bodies=False, known_facts=known)
         decoded = time.perf_counter() - t
         profile = profile if profile is not None else CompileProfile()
         artifact = compile_module(module, options, wasm=data, jobs=jobs, progress=progress,

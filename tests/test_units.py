@@ -520,6 +520,72 @@ def test_workers_start_before_decoding_unless_the_cache_has_seen_the_module(smal
     assert started[0] == 2
 
 
+def _checked_bodies(monkeypatch) -> list[int]:
+    """The function indices whose bodies the validator checks, from now on."""
+    from aot.wasm import validator
+
+    checked: list[int] = []
+    real = validator._FuncChecker.__init__
+
+    def spy(self, c, index, body):
+        checked.append(index)
+        real(self, c, index, body)
+
+    monkeypatch.setattr(validator._FuncChecker, "__init__", spy)
+    return checked
+
+
+def test_a_rebuild_checks_only_the_bodies_it_has_not_seen(small_units, tmp_path, many,
+                                                          monkeypatch):
+    """A compile's mark holds what it learnt of each body (by the body's bytes): a
+    rebuild of a module with the same environment neither decodes nor validates again
+    the bodies the mark knows."""
+    checked = _checked_bodies(monkeypatch)
+    options = CompileOptions(opt_level=0)
+    aot.compiler.compile_artifact(many, options, jobs=1, cache=tmp_path)
+    assert sorted(checked) == list(range(N_FUNCS))
+    checked.clear()
+    edited = wat(_many_functions(factor=_edited))
+    profile = CompileProfile()
+    rebuilt = aot.compiler.compile_artifact(edited, options, jobs=1, cache=tmp_path,
+                                            profile=profile)
+    assert checked == [N_FUNCS // 2] and profile.functions_compiled == 1
+    assert rebuilt == aot.compiler.compile_artifact(edited, options, jobs=1)
+
+
+def test_a_body_seen_valid_is_checked_again_in_another_environment(small_units, tmp_path):
+    """The same bytes of body 0 (a call of function 1) are invalid where function 1
+    returns another type: the mark of the first module must not vouch for them."""
+    text = "(module (func (result i32) (call 1)) (func (result {0}) ({0}.const 1)))"
+    aot.compiler.compile_artifact(wat(text.format("i32")), CompileOptions(opt_level=0),
+                                  jobs=1, cache=tmp_path)
+    assert any(e.kind == "mark" for e in aot.cache.Cache(tmp_path).entries())
+    with pytest.raises(CompileError, match="type mismatch") as info:
+        aot.compiler.compile_artifact(wat(text.format("i64")), CompileOptions(opt_level=0),
+                                      jobs=1, cache=tmp_path)
+    assert info.value.func_index == 0
+
+
+@pytest.mark.parametrize("damage", ["a flipped byte", "another format"])
+def test_a_damaged_mark_is_not_believed(small_units, tmp_path, many, monkeypatch, damage):
+    options = CompileOptions(opt_level=0)
+    clean = aot.compiler.compile_artifact(many, options, jobs=1, cache=tmp_path)
+    cache = aot.cache.Cache(tmp_path)
+    (mark,) = [e for e in cache.entries() if e.kind == "mark"]
+    if damage == "a flipped byte":  # its SHA-256 no longer matches
+        data = bytearray(mark.path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        mark.path.write_bytes(bytes(data))
+    else:  # intact, but not a record of body facts this aot reads
+        cache.put_mark(mark.key, b'{"format": "aot body facts 0", "bodies": {}}')
+    checked = _checked_bodies(monkeypatch)
+    assert aot.compiler.compile_artifact(many, options, jobs=1, cache=tmp_path) == clean
+    assert sorted(checked) == list(range(N_FUNCS))  # all checked, as in a first compile
+    checked.clear()
+    aot.compiler.compile_artifact(many, options, jobs=1, cache=tmp_path)
+    assert checked == []  # the mark was written again, whole
+
+
 def test_an_invalid_module_ends_the_workers_started_for_it():
     """Workers start before the module is validated (their start-up overlaps it): an
     invalid module is refused as ever, and they are gone when the error is raised."""

@@ -17,8 +17,9 @@ produce the same bytes.  Root: $AOT_CACHE_DIR, else $XDG_CACHE_HOME/aot, else ~/
 Beside the artifacts, the same folders hold the per-unit compile cache
 (`aot.codegen.unitcache`): <key>.o, the object file of one codegen unit, keyed by the
 fingerprint and the unit's inputs (or its LLVM IR, when the module's bytes are not at
-hand), followed by its SHA-256 (a damaged object must never be linked); <key>.seen, an
-empty mark left for a module environment compiled here (`Cache.put_mark`).  They are
+hand), followed by its SHA-256 (a damaged object must never be linked); <key>.seen, the
+mark left for a module environment compiled here, holding what was learnt of its
+function bodies (`Cache.put_mark`, `unitcache.facts_record`), followed by its SHA-256.  They are
 entries like the others: listed, pruned and cleared with them.
 
 With a shared cache, a local miss asks the server before compiling; what is fetched is
@@ -89,7 +90,8 @@ class Entry:
     @property
     def kind(self) -> str:
         """"artifact" (a whole module's .so), "unit" (one codegen unit's object) or
-        "mark" (a module environment compiled here before: `Cache.put_mark`)."""
+        "mark" (a module environment compiled here before, and what was learnt of its
+        function bodies: `Cache.put_mark`)."""
         return {UNIT_SUFFIX: "unit", MARK_SUFFIX: "mark"}.get(self.path.suffix, "artifact")
 
 
@@ -211,24 +213,30 @@ class Cache:
             # a unit damaged by a crash fails its SHA-256 and is compiled again.
             write_atomic(path, data, sync=False)
 
-    # --- marks: empty files saying that something was compiled here ----------------------
+    # --- marks: what a compile here left for the next compile of a module like it ---------
 
     def mark_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{MARK_SUFFIX}"
 
-    def put_mark(self, key: str) -> None:
-        """Leave mark `key` (in this cache only: it tells about this machine's entries)."""
-        path = self.mark_path(key)
-        with contextlib.suppress(OSError):  # an optimization, as the units are
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch()
+    def put_mark(self, key: str, content: bytes = b"") -> None:
+        """Leave mark `key` holding `content` (in this cache only: it tells about this
+        machine's entries), followed by its SHA-256 as a unit's object."""
+        self._write_unit(self.mark_path(key), content + hashlib.sha256(content).digest())
 
-    def has_mark(self, key: str) -> bool:
+    def get_mark(self, key: str) -> bytes | None:
+        """The content of mark `key`, or None when absent or damaged (then removed)."""
         path = self.mark_path(key)
-        if not path.exists():
-            return False
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        content = data[:-_DIGEST]
+        if len(data) < _DIGEST or hashlib.sha256(content).digest() != data[-_DIGEST:]:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
         _touch(path)
-        return True
+        return content
 
     # --- maintenance (aot cache ls | info | clear | prune) --------------------------------
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aot.codegen.options import CompileOptions
-from aot.codegen.unitcache import seen_key, source_keys
+from aot.codegen.unitcache import facts_record, read_facts_record, seen_key, source_keys
 from aot.codegen.units import UnitPlan, function_grain, plan_units
 from aot.wasm.decoder import bodies_decoded, gc_paused
-from aot.wasm.module import Module
+from aot.wasm.module import BodyFacts, Module
 
 if TYPE_CHECKING:
     from aot.cache import Cache
@@ -162,7 +162,7 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     profile.add("link", time.perf_counter() - t)
     if cache is not None:
         if wasm is not None:
-            cache.put_mark(seen_key(job.fingerprint, wasm, module))
+            cache.put_mark(seen_key(job.fingerprint, wasm, module), facts_record(wasm, module))
         cache.auto_prune()
     profile.wall += time.perf_counter() - started
     profile.peak_rss_mb = _peak_rss_mb()
@@ -292,24 +292,25 @@ def _worth_workers(jobs: int, code_bytes: int) -> bool:
 
 
 def start_workers(wasm: bytes, options: CompileOptions, jobs: int | None,
-                  cache: Cache | None = None) -> Workers:
+                  seen: bool = False) -> Workers:
     """Workers for compiling `wasm` before it is decoded: none (an empty set) when the
     compile will not use them (the whole module's size bounds its code's), or when the
-    `cache` has seen this module's environment (`unitcache.seen_key`): a rebuild finds
-    most units there, and two interpreters starting beside the decoding cost it a sixth
-    of its time (`aot compile -O0` of the SQLite shell after a one-function edit: 1.6 s
+    cache has `seen` this module's environment (`recall_bodies`): a rebuild finds most
+    units there, and two interpreters starting beside the decoding cost it a sixth of
+    its time (`aot compile -O0` of the SQLite shell after a one-function edit: 1.6 s
     against 1.4 s); `compile_module` starts workers itself if many units are missing
     after all."""
     count = jobs or default_jobs()
-    if not _worth_workers(count, len(wasm)) or (cache is not None and _seen(cache, wasm, options)):
+    if seen or not _worth_workers(count, len(wasm)):
         count = 0
     return Workers(wasm, options, count)
 
 
-def _seen(cache: Cache, wasm: bytes, options: CompileOptions) -> bool:
-    """Whether a compile of a module with this one's environment left its mark in
-    `cache`.  Decodes the module's skeleton only (milliseconds); a malformed module is
-    "not seen" (its parse reports it)."""
+def recall_bodies(cache: Cache, wasm: bytes, options: CompileOptions) -> dict[bytes, BodyFacts] | None:
+    """The facts of the function bodies a compile of a module with this one's
+    environment left in `cache` (`unitcache.facts_record`), for the parse to skip them;
+    None when no such compile left its mark.  Decodes the module's skeleton only
+    (milliseconds); a malformed module is "not seen" (its parse reports it)."""
     from aot.codegen import fingerprint
     from aot.errors import CompileError
     from aot.wasm.decoder import decode
@@ -318,8 +319,9 @@ def _seen(cache: Cache, wasm: bytes, options: CompileOptions) -> bool:
         skeleton = decode(wasm, bodies=(), multi_memory=options.multi_memory,
                           memory64=options.memory64, threads=options.threads)
     except CompileError:
-        return False
-    return cache.has_mark(seen_key(fingerprint(options).to_json(), wasm, skeleton))
+        return None
+    record = cache.get_mark(seen_key(fingerprint(options).to_json(), wasm, skeleton))
+    return None if record is None else read_facts_record(record)
 
 
 def _send_quietly(send, stream, message) -> None:

@@ -36,10 +36,11 @@ cache's folders (`aot.cache.Cache.get_unit`), pruned with it."""
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 
 from aot.codegen.units import UnitPlan
-from aot.wasm.module import Module
+from aot.wasm.module import BodyFacts, Module, body_key
 from aot.wasm.reader import read_u32
 
 _SECTION_CUSTOM, _SECTION_CODE, _SECTION_DATA = 0, 10, 11
@@ -99,6 +100,38 @@ def seen_key(fingerprint: bytes, wasm: bytes, module: Module) -> str:
     return h.hexdigest()
 
 
+_FACTS_FORMAT = "aot body facts 1"
+
+
+def facts_record(wasm: bytes, module: Module) -> bytes:
+    """What a compile learnt of its module's function bodies, for the mark it leaves
+    (`seen_key`): each body's `BodyFacts` by its bytes' `body_key`.  A rebuild of a
+    module with this environment skips decoding and checking those bodies
+    (`aot.wasm.parse(..., known_facts=...)`): whether a body is valid, and its facts,
+    follow from its bytes and the sections `module_digest` covers."""
+    bodies = {}
+    for body in module.codes:
+        f = BodyFacts.of(body)
+        bodies[body_key(wasm, body.offset, body.end_offset).hex()] = [
+            f.instructions, sorted(f.callees), sorted(f.indirect_types), sorted(f.ref_funcs),
+            f.tail_calls, f.externref_locals]
+    return json.dumps({"format": _FACTS_FORMAT, "bodies": bodies},
+                      separators=(",", ":")).encode()
+
+
+def read_facts_record(record: bytes) -> dict[bytes, BodyFacts] | None:
+    """The facts `facts_record` wrote, or None for a record of another format."""
+    try:
+        doc = json.loads(record)
+        if doc.get("format") != _FACTS_FORMAT:
+            return None
+        return {bytes.fromhex(key): BodyFacts(n, frozenset(callees), frozenset(indirect),
+                                              frozenset(refs), bool(tail), bool(ext))
+                for key, (n, callees, indirect, refs, tail, ext) in doc["bodies"].items()}
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return None
+
+
 def _ints(values) -> bytes:
     items = sorted(values)
     return struct.pack(f"<Q{len(items)}Q", len(items), *items)
@@ -142,4 +175,5 @@ def source_keys(fingerprint: bytes, wasm: bytes, module: Module, plan: UnitPlan,
     return keys
 
 
-__all__ = ["module_digest", "seen_key", "source_keys", "unit_key"]
+__all__ = ["facts_record", "module_digest", "read_facts_record", "seen_key", "source_keys",
+           "unit_key"]

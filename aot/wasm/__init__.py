@@ -8,7 +8,9 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from aot.wasm.module import Module
+    from collections.abc import Mapping
+
+    from aot.wasm.module import BodyFacts, Module
 
 __all__ = ["Module", "decode", "parse", "validate"]
 
@@ -23,18 +25,25 @@ def __getattr__(name: str):
 
 
 def parse(data: bytes, multi_memory: bool = True, memory64: bool = True,
-          threads: bool = True, keep_bodies: bool = True) -> Module:
+          threads: bool = True, keep_bodies: bool = True,
+          known_facts: Mapping[bytes, BodyFacts] | None = None) -> Module:
     """Decode and validate a binary module; raises CompileError if it is malformed or
     invalid.  `multi_memory=False`, `memory64=False`, `threads=False`: as WebAssembly
     2.0, without those proposals.  `keep_bodies=False`: each function body is checked
     as it is decoded, then dropped, its `BodyFacts` kept (`FuncBody.facts`): the
     module's memory then no longer grows with its code, and a compile decodes bodies
-    again unit by unit; errors are the same, and in the same order."""
+    again unit by unit; errors are the same, and in the same order.  `known_facts`
+    (with `keep_bodies=False`): the facts of bodies already checked in a module with
+    this one's sections other than code, by their bytes' `body_key` (a rebuild's, from
+    the unit cache): those bodies are skipped, neither decoded nor checked again (a
+    function is valid or not by its body and those sections alone)."""
     from aot.wasm.decoder import decode
     from aot.wasm.module import BodyFacts
     from aot.wasm.validator import BodyChecker, validate
 
     if keep_bodies:
+        if known_facts is not None:
+            raise ValueError("known_facts needs keep_bodies=False")
         module = decode(data, multi_memory=multi_memory, memory64=memory64, threads=threads)
         validate(module)
         return module
@@ -45,6 +54,6 @@ def parse(data: bytes, multi_memory: bool = True, memory64: bool = True,
         return BodyFacts.of(body).placeholder(body)
 
     module = decode(data, multi_memory=multi_memory, memory64=memory64, threads=threads,
-                    on_body=on_body)
+                    on_body=on_body, known=known_facts)
     validate(module, checker)
     return module

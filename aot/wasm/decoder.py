@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import zlib
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from typing import Any
 
 from aot.errors import CompileError
 from aot.wasm import limits, proposals
 from aot.wasm.instr import Instr
 from aot.wasm.module import (
+    BodyFacts,
     DataSegment,
     ElemSegment,
     Export,
@@ -27,6 +28,7 @@ from aot.wasm.module import (
     Import,
     Module,
     Names,
+    body_key,
 )
 from aot.wasm.opcodes import (
     BLOCK,
@@ -326,12 +328,14 @@ _B_BLOCK, _B_IF, _B_ELSE, _B_LOOP = 0, 1, 2, 3
 class _Decoder:
     def __init__(self, data: bytes, bodies: Container[int] | None = None,
                  multi_memory: bool = True, memory64: bool = True, threads: bool = True,
-                 on_body: BodyHook | None = None) -> None:
+                 on_body: BodyHook | None = None,
+                 known: Mapping[bytes, BodyFacts] | None = None) -> None:
         self.data = data
         self.r = Reader(data)
         self.m = Module(multi_memory=multi_memory, memory64=memory64, threads=threads)
         self.bodies = bodies  # None: every function body; else only these (by index)
         self.on_body = on_body
+        self.known = known  # facts of bodies checked before, by `body_key`
         self.uses_data_index = False  # memory.init / data.drop seen
         self._ftype_cache: dict[tuple, FuncType] = {}
 
@@ -703,8 +707,11 @@ class _Decoder:
         base = self.m.num_imported_funcs
         codes = self.m.codes
         wanted = self.bodies
+        known = self.known
         for i in range(n):
-            if wanted is None or base + i in wanted:
+            if known and (body := self._known_body(known)) is not None:
+                codes.append(body)
+            elif wanted is None or base + i in wanted:
                 body = self.func_body(base + i)
                 codes.append(body if self.on_body is None
                              else self.on_body(self.m, base + i, body))
@@ -714,6 +721,19 @@ class _Decoder:
                 r.pos += size
                 codes.append(FuncBody([], [], body_offset, r.pos,
                                       zlib.crc32(r.data[body_offset:r.pos])))
+
+    def _known_body(self, known: Mapping[bytes, BodyFacts]) -> FuncBody | None:
+        """The next body as a placeholder with its known facts, skipped undecoded; None
+        (the reader where it was) when its bytes are not among those `known`."""
+        r = self.r
+        body_offset = r.pos
+        end = r.length() + r.pos
+        facts = known.get(body_key(r.data, body_offset, end))
+        if facts is None:
+            r.pos = body_offset
+            return None
+        r.pos = end
+        return FuncBody([], [], body_offset, end, zlib.crc32(r.data[body_offset:end]), facts)
 
     def func_body(self, func_index: int) -> FuncBody:
         r = self.r
@@ -858,7 +878,8 @@ BodyHook = Callable[[Module, int, FuncBody], FuncBody]
 
 def decode(data: bytes, bodies: Container[int] | None = None,
            multi_memory: bool = True, memory64: bool = True, threads: bool = True,
-           on_body: BodyHook | None = None) -> Module:
+           on_body: BodyHook | None = None,
+           known: Mapping[bytes, BodyFacts] | None = None) -> Module:
     """Decode a binary module.  Raises CompileError on any malformed input.  With
     `bodies`, only the bodies of those functions are decoded (the others are empty and
     unchecked): for a compile worker, which translates a few units of a module its
@@ -867,11 +888,14 @@ def decode(data: bytes, bodies: Container[int] | None = None,
     of it: for reading a large module body by body.
     `multi_memory=False`: WebAssembly 2.0's encodings (a zero byte where the proposal
     has a memory index); `memory64=False`: without 64-bit memories; `threads=False`:
-    without shared memories and atomic instructions."""
+    without shared memories and atomic instructions.  `known`: bodies whose bytes
+    (`body_key`) are there are neither decoded nor handed to `on_body`; the module keeps
+    their facts (`FuncBody.facts`)."""
     data = bytes(data)
     try:
         with gc_paused():
-            return _Decoder(data, bodies, multi_memory, memory64, threads, on_body).module()
+            return _Decoder(data, bodies, multi_memory, memory64, threads, on_body,
+                            known).module()
     except IndexError:
         # Every raw `data[pos]` past the end lands here.
         raise CompileError(UNEXPECTED_END, len(data)) from None

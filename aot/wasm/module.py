@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from aot.wasm.instr import Instr
@@ -98,6 +99,13 @@ class BodyFacts:
     def placeholder(self, body: FuncBody) -> FuncBody:
         """`body` without its locals and code, these facts kept instead."""
         return FuncBody([], [], body.offset, body.end_offset, body.digest, self)
+
+
+def body_key(data: bytes, offset: int, end: int) -> bytes:
+    """A collision-resistant digest of the body at data[offset:end] (its size field
+    included): the key under which a rebuild finds the facts of a body it checked before
+    (`aot.wasm.parse(..., known_facts=...)`)."""
+    return hashlib.blake2b(data[offset:end], digest_size=16).digest()
 
 
 @dataclass

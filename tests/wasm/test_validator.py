@@ -219,3 +219,33 @@ def test_bodies_dropped_as_decoded_leave_their_facts() -> None:
         ({0, 2}, {0}, set(), False, True)
     assert (b.callees, b.ref_funcs, b.tail_calls, b.externref_locals) == ({2}, {1}, True, False)
     assert a.instructions == len(full.codes[0].code)
+
+
+def test_known_bodies_are_skipped_with_their_facts(monkeypatch) -> None:
+    """parse(..., known_facts=...) neither decodes nor checks a body whose bytes are
+    known (a rebuild's), and keeps the facts given for it; the others as ever."""
+    from aot.wasm import decoder
+    from aot.wasm.module import BodyFacts, body_key
+
+    text = "(module (func (result i32) (i32.const {})) (func (result i32) (i32.const 2)))"
+    data = wasmtime.wat2wasm(text.format(1))
+    first = parse(data, keep_bodies=False)
+    keys = [body_key(data, b.offset, b.end_offset) for b in first.codes]
+    assert len(set(keys)) == 2
+    marker = BodyFacts(99, frozenset(), frozenset(), frozenset(), False, False)
+    decoded = []
+    real = decoder._Decoder.func_body
+    monkeypatch.setattr(decoder._Decoder, "func_body",
+                        lambda self, index: decoded.append(index) or real(self, index))
+    again = parse(data, keep_bodies=False, known_facts={keys[1]: marker})
+    assert decoded == [0]
+    assert again.codes[1].facts is marker and again.codes[0].facts == first.codes[0].facts
+    assert [(b.offset, b.end_offset, b.digest) for b in again.codes] == \
+        [(b.offset, b.end_offset, b.digest) for b in first.codes]
+    # A body that differs is decoded and checked, whatever else is known.
+    bad = wasmtime.wat2wasm(text.format(1).replace("(i32.const 1)", "(i64.const 1)"))
+    with pytest.raises(CompileError, match="type mismatch") as e:
+        parse(bad, keep_bodies=False, known_facts={keys[0]: marker, keys[1]: marker})
+    assert e.value.func_index == 0
+    with pytest.raises(ValueError, match="keep_bodies=False"):
+        parse(data, known_facts={})
