@@ -10,14 +10,19 @@ off unless a Config enables it; none here does).
 
 Each aot compile runs in a fresh process, which reports the compile's wall time and CPU
 time (its threads and the worker processes it waits for: `cpu/wall` near 2 means both
-cores busy).  Peak RSS is the larger of that process's `ru_maxrss` and the summed RSS of
-its process tree, sampled every 50 ms (workers' memory adds up; `ru_maxrss` alone is a
-per-process maximum).  That sum counts the pages the processes share (the LLVM library,
+cores busy).  Peak RSS is the larger of the largest process's peak (the compiling
+process's VmHWM, its workers' `ru_maxrss`) and the summed RSS of its process tree,
+sampled every 50 ms (workers' memory adds up; the first is a per-process maximum).  That sum counts the pages the processes share (the LLVM library,
 Python's) once per process; the tree's summed PSS (read as the RSS grows, and every
 second: it is costly to read) counts each page once and is the memory the compile takes
 from the machine.  Interpreter start, imports and exit are outside the compile figure;
 the benchmark's own time for the round includes them (`process_s`: the exit collects
 the compile's cyclic garbage, when it leaves any).
+
+A development loop's rebuild, at -O2 and -O0: the module compiled once into an empty
+unit cache, then one function edited (two operands of a commutative operator swapped:
+new code, same output) and compiled again with that cache (`rebuild_bench`); wasmtime-py
+has no such cache, so its figure is its full compile.
 
 The artifact of every aot compile, and the module wasmtime compiled, are run once (WASI,
 fixed arguments) and their output checked, outside the timed region.
@@ -146,25 +151,34 @@ def run_wasmtime(engine: wasmtime.Engine, module: wasmtime.Module, program: Prog
 
 CHILD = r"""
 import json, resource, sys, time
-from aot.codegen import CompileOptions
+from aot.codegen import CompileOptions, CompileProfile
 from aot.compiler import compile_artifact
 import aot.wasm  # the compiler's imports happen before the clock starts
+
+def own_peak_kb():
+    # VmHWM: this process's ru_maxrss started at the benchmark's own peak (spawned with
+    # vfork, Linux carries the parent's high-water mark over the exec).
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 
 def usage():
     own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return (own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
-            max(own.ru_maxrss, kids.ru_maxrss))
+            max(own_peak_kb(), kids.ru_maxrss))
 
 wasm, opt_level, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cache = sys.argv[4] if len(sys.argv) > 4 else False  # a folder: the unit cache
 data = open(wasm, "rb").read()
 options = CompileOptions(opt_level=opt_level)
+profile = CompileProfile()
 cpu0, rss0 = usage()
 t0 = time.perf_counter()
-artifact = compile_artifact(data, options)
+artifact = compile_artifact(data, options, cache=cache, profile=profile)
 wall = time.perf_counter() - t0
 cpu1, rss1 = usage()
 open(out, "wb").write(artifact)
-print(json.dumps({"wall": wall, "cpu": cpu1 - cpu0, "peak_rss_kb": rss1, "rss_before_kb": rss0}))
+print(json.dumps({"wall": wall, "cpu": cpu1 - cpu0, "peak_rss_kb": rss1, "rss_before_kb": rss0,
+                  "functions_compiled": profile.functions_compiled}))
 """
 
 
@@ -206,15 +220,16 @@ def tree_memory_kb(root: int, pss: bool = True) -> tuple[int, int]:
     return rss, pss_kb
 
 
-def compile_in_child(wasm: Path, opt_level: int, out: Path) -> dict:
-    """Compile in a new process; its report, plus the whole process's time and CPU and
-    the peak of its process tree's summed RSS (sampled every 50 ms: a compile spread
-    over worker processes counts all of them), and of its summed PSS (read as the RSS
-    grows, and every second)."""
+def compile_in_child(wasm: Path, opt_level: int, out: Path, cache: Path | None = None) -> dict:
+    """Compile in a new process (with the unit cache in folder `cache`, if given); its
+    report, plus the whole process's time and CPU and the peak of its process tree's
+    summed RSS (sampled every 50 ms: a compile spread over worker processes counts all
+    of them), and of its summed PSS (read as the RSS grows, and every second)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
+    args = [str(wasm), str(opt_level), str(out), *([str(cache)] if cache else [])]
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(wasm), str(opt_level), str(out)],
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, *args],
                                 cwd=ROOT, stdout=stdout, stderr=stderr)
         tree_peak = tree_pss_peak = samples = pss_read_at = 0
         while os.path.isdir("/proc") and proc.poll() is None:
@@ -264,7 +279,10 @@ class Summary:
                ("wasmtime s", "wasmtime_s", "{:.2f}"), ("aot -O2 s", "aot_o2_s", "{:.1f}"),
                ("ratio", "o2_ratio", "{:.1f}x"), ("aot -O1 s", "aot_o1_s", "{:.1f}"),
                ("ratio", "o1_ratio", "{:.1f}x"), ("aot -O0 s", "aot_o0_s", "{:.1f}"),
-               ("ratio", "o0_ratio", "{:.1f}x"), ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
+               ("ratio", "o0_ratio", "{:.1f}x"),
+               ("-O2 rebuild s", "aot_o2_rebuild_s", "{:.2f}"), ("ratio", "o2_rebuild_ratio", "{:.1f}x"),
+               ("-O0 rebuild s", "aot_o0_rebuild_s", "{:.2f}"), ("ratio", "o0_rebuild_ratio", "{:.1f}x"),
+               ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
                ("PSS MB", "peak_pss_mb", "{:,.0f}"),
                ("cpu/wall", "cpu_per_wall", "{:.2f}"), ("artifact KB", "artifact_kb", "{:,.0f}"),
                ("(wasm+code) KB", "wasm_plus_code_kb", "{:,.0f}")]
@@ -272,7 +290,7 @@ class Summary:
     @staticmethod
     def finish(row: dict) -> dict:
         wt = row.get("wasmtime_s")
-        for opt in ("o2", "o1", "o0"):
+        for opt in ("o2", "o1", "o0", "o2_rebuild", "o0_rebuild"):
             if wt and f"aot_{opt}_s" in row:
                 row[f"{opt}_ratio"] = row[f"aot_{opt}_s"] / wt
         o2 = row.get("aot", {}).get("O2")
@@ -302,7 +320,9 @@ class Summary:
         tr.section("compile time: real C programs (aot: -O2 figures for RSS, cpu/wall, artifact)")
         for line in self.table(rows):
             tr.write_line(line)
-        tr.write_line("ratio: aot's compile time over wasmtime-py's; peak RSS: of the compiling "
+        tr.write_line("ratio: aot's compile time over wasmtime-py's (whose every compile is a "
+                      "full one); rebuild: after one function's edit, with the unit cache of "
+                      "the first build; peak RSS: of the compiling "
                       "process and its workers, summed; PSS: the same with shared pages "
                       "counted once; (wasm+code): the wasm's size plus the artifact's "
                       "machine code")
@@ -359,7 +379,33 @@ def row(name: str, data: bytes) -> dict:
 
 # --- the benchmarks -------------------------------------------------------------------
 
-ENGINES = ["aot-O2", "aot-O1", "aot-O0", "wasmtime"]
+ENGINES = ["aot-O2", "aot-O1", "aot-O0", "aot-O2-rebuild", "aot-O0-rebuild", "wasmtime"]
+
+# Commutative i32 operators: their two operands may be swapped without changing the program.
+_COMMUTATIVE = frozenset({0x6A, 0x6C, 0x71, 0x72, 0x73})  # add, mul, and, or, xor
+_LOCAL_GET = 0x20
+
+
+def edited_module(data: bytes) -> tuple[bytes, int]:
+    """The module with one function edited as a programmer's edit would (its code
+    changes, not its size), yet the program's output does not: in the first function
+    from the middle of the module on where `local.get a; local.get b; i32.add` (or another
+    commutative operator) appears, the two `local.get`s swap places.  Also returns the
+    function's index."""
+    from aot.wasm.decoder import decode
+
+    module = decode(data)
+    first = module.num_imported_funcs
+    n = len(module.codes)
+    for k in [*range(n // 2, n), *range(n // 2)]:
+        code = module.codes[k].code
+        for a, b, op in zip(code, code[1:], code[2:]):
+            if (a.op == b.op == _LOCAL_GET and a.imm != b.imm and op.op in _COMMUTATIVE):
+                edited = bytearray(data)
+                x, y = data[a.offset:b.offset], data[b.offset:op.offset]
+                edited[a.offset:op.offset] = y + x
+                return bytes(edited), first + k
+    raise AssertionError("no commutative operator on two locals in the module")
 
 
 def compile_bench(benchmark, name: str, engine: str, tmp_path: Path) -> None:
@@ -369,6 +415,9 @@ def compile_bench(benchmark, name: str, engine: str, tmp_path: Path) -> None:
     benchmark.extra_info["wasm_bytes"] = len(data)
     if engine == "wasmtime":
         wasmtime_bench(benchmark, name, data, program, tmp_path)
+        return
+    if engine.endswith("-rebuild"):
+        rebuild_bench(benchmark, name, int(engine[5]), data, program, tmp_path)
         return
     opt_level = int(engine[-1])
     out = tmp_path / f"{name}-O{opt_level}.so"
@@ -390,6 +439,31 @@ def compile_bench(benchmark, name: str, engine: str, tmp_path: Path) -> None:
     entry = row(name, data)
     entry[f"aot_o{opt_level}_s"] = figures["compile_s"]
     entry.setdefault("aot", {})[f"O{opt_level}"] = figures
+
+
+def rebuild_bench(benchmark, name: str, opt_level: int, data: bytes, program: Program,
+                  tmp_path: Path) -> None:
+    """A development loop's compile: the module built once into an empty unit cache
+    (not timed), then one function edited (`edited_module`) and the module compiled
+    again with that cache, in a fresh process (timed): what wasmtime-py's full compile
+    is compared with."""
+    cache = tmp_path / "cache"
+    compile_in_child(MODULE_DIR / f"{name}.wasm", opt_level, tmp_path / "first.so", cache)
+    edited, func = edited_module(data)
+    source = tmp_path / f"{name}-edited.wasm"
+    source.write_bytes(edited)
+    out = tmp_path / f"{name}-O{opt_level}-rebuilt.so"
+    report = benchmark.pedantic(compile_in_child, args=(source, opt_level, out, cache),
+                                rounds=1, iterations=1)
+    figures = {"opt_level": opt_level, "edited_function": func, "compile_s": report["wall"],
+               "cpu_s": report["cpu"], "functions_compiled": report["functions_compiled"],
+               "process_peak_rss_mb": report["peak_rss_kb"] / 1024,
+               "process_s": report["process_s"]}
+    benchmark.extra_info.update(figures)
+    program.check(run_aot(out, program))  # the rebuilt artifact works (not timed)
+    entry = row(name, data)
+    entry[f"aot_o{opt_level}_rebuild_s"] = figures["compile_s"]
+    entry.setdefault("aot", {})[f"O{opt_level} rebuild"] = figures
 
 
 def wasmtime_bench(benchmark, name: str, data: bytes, program: Program, tmp_path: Path) -> None:

@@ -164,11 +164,12 @@ def _init_elems(mc: ModuleContext, ctx: ConstExprContext) -> None:
 
 def _init_datas(mc: ModuleContext, ctx: ConstExprContext) -> None:
     b = ctx.builder
+    imaged = mc.has_memory_image  # once: it looks at every segment
     for k, seg in enumerate(mc.wasm.datas):
         if seg.mode == "passive":
             _set_length(mc, ctx, mc.layout.data_length(k), len(seg.data))
             continue
-        if mc.has_memory_image:
+        if imaged:
             continue  # in the memory image, which the loader maps: nothing to copy or check
         offset = ctx.evaluate(seg.offset)
         mdef = load_at(b, ctx.vmctx, mc.layout.memory(seg.memory), PTR, mc.tbaa.vmctx)

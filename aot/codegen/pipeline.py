@@ -183,11 +183,27 @@ def _account(profile: CompileProfile, plan: UnitPlan, unit: int, times: dict[str
 
 
 def _peak_rss_mb() -> float:
+    """The largest peak RSS among this process and the workers it waited for.  This
+    process's own from /proc (VmHWM): Linux starts a process's ru_maxrss at its
+    parent's peak when it was spawned with vfork (as subprocess does), which would
+    report a test runner's memory as the compile's.  The workers' ru_maxrss is inflated
+    the same way by at most this process's peak, which the maximum includes anyway."""
     import resource
 
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    own = _own_peak_kb() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024
+
+
+def _own_peak_kb() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 @dataclass
