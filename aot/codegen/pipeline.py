@@ -158,7 +158,11 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
     if progress:
         progress(plan.count, plan.count, len(module.codes), len(module.codes), "link")
     t = time.perf_counter()
-    artifact = append_trailer(link_shared_object(objects, blobs), fingerprint(options))
+    # The collector paused: reading the objects makes ~100,000 objects, all alive until
+    # the end, beside the module's skeleton; its scans were 40 % of linking the SQLite
+    # shell's 1,327 objects (0.41 -> 0.25 s).
+    with gc_paused():
+        artifact = append_trailer(link_shared_object(objects, blobs), fingerprint(options))
     profile.add("link", time.perf_counter() - t)
     if cache is not None:
         if wasm is not None:
