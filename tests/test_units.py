@@ -520,6 +520,29 @@ def test_workers_start_before_decoding_unless_the_cache_has_seen_the_module(smal
     assert started[0] == 2
 
 
+def test_workers_get_the_runtime_unit_first_then_the_largest(small_units, many, monkeypatch):
+    """The runtime unit's size counts only its functions, yet its entries, trampolines
+    and aot_init make it one of the longest jobs: sent last, it kept a core idle."""
+    from aot.codegen import worker
+
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)
+    sent: list[int] = []
+    real = worker.send
+
+    def spy(stream, message):
+        if message[0] == "unit":
+            sent.append(message[1])
+        real(stream, message)
+
+    monkeypatch.setattr(worker, "send", spy)
+    aot.compiler.compile_artifact(many, CompileOptions(opt_level=2), jobs=2)
+    plan = plan_units(parse(many))
+    assert sorted(sent) == list(range(plan.count)) and plan.count > 2
+    assert sent[0] == plan.runtime_unit
+    sizes = [plan.unit_sizes[k] for k in sent[1:]]
+    assert sizes == sorted(sizes, reverse=True)
+
+
 def _checked_bodies(monkeypatch) -> list[int]:
     """The function indices whose bodies the validator checks, from now on."""
     from aot.wasm import validator

@@ -384,8 +384,11 @@ def _run_in_workers(job: _UnitJob, workers: list[WorkerProcess], module: Module,
 
     plan = job.plan
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-    # Largest units first, so no core idles at the end waiting for a big one.
-    for unit in sorted(units, key=lambda k: -plan.unit_sizes[k]):
+    # Largest units first, so no core idles at the end waiting for a big one; the
+    # runtime unit before all: its size counts its functions only, but its entries,
+    # trampolines and aot_init are among the largest jobs (SQLite shell: 1.5 MB of IR,
+    # 0.5 s at -O0 and 1.9 s at -O2), which, sent last, kept the other core idle.
+    for unit in sorted(units, key=lambda k: (k != plan.runtime_unit, -plan.unit_sizes[k])):
         todo.put(unit)
     errors: list[BaseException] = []
     lock = threading.Lock()
