@@ -33,10 +33,11 @@ def parse(data: bytes, multi_memory: bool = True, memory64: bool = True,
     as it is decoded, then dropped, its `BodyFacts` kept (`FuncBody.facts`): the
     module's memory then no longer grows with its code, and a compile decodes bodies
     again unit by unit; errors are the same, and in the same order.  `known_facts`
-    (with `keep_bodies=False`): the facts of bodies already checked in a module with
-    this one's sections other than code, by their bytes' `body_key` (a rebuild's, from
-    the unit cache): those bodies are skipped, neither decoded nor checked again (a
-    function is valid or not by its body and those sections alone)."""
+    (with `keep_bodies=False`): the facts of bodies found valid before, by their bytes'
+    `body_key`, in a module whose other sections were the same (the unit cache's mark,
+    keyed by `aot.codegen.unitcache.module_digest`: every section but the code, data
+    bytes and foreign custom sections): those bodies are skipped, neither decoded nor
+    checked again (a body is valid or not by its bytes and those sections alone)."""
     from aot.wasm.decoder import decode
     from aot.wasm.module import BodyFacts
     from aot.wasm.validator import BodyChecker, validate
