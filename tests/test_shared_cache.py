@@ -102,7 +102,7 @@ def _child(tmp_path: Path, url: str, local: str) -> dict:
 def test_a_second_process_gets_what_the_first_compiled(server, tmp_path):
     first = _child(tmp_path, server.url, "a")
     assert first["result"] == 50 and first["stats"] == {"builds": 1}
-    assert first["remote"]["puts"] == 3  # the artifact and its two codegen units
+    assert first["remote"]["puts"] == 4  # the artifact, its two codegen units, the mark
     second = _child(tmp_path, server.url, "b")  # another machine: an empty local cache
     assert second["result"] == 50
     assert second["stats"] == {"remote_hits": 1}  # no compile
@@ -123,6 +123,33 @@ def test_aot_compile_takes_codegen_units_from_the_shared_cache(server, tmp_path,
     err = capsys.readouterr().err
     assert "2 from the cache" in err  # the second, whose local cache was empty
     assert (tmp_path / "a.so").read_bytes() == (tmp_path / "b.so").read_bytes()
+
+
+def test_a_rebuild_on_another_machine_checks_only_the_edited_body(server, tmp_path, monkeypatch):
+    """The mark a compile leaves (its module environment, its bodies' facts) is shared
+    too: another machine's rebuild decodes and validates only the body that changed."""
+    from aot.codegen import CompileOptions, units
+    from aot.compiler import compile_artifact
+    from aot.wasm import validator
+
+    monkeypatch.setenv("AOT_CACHE_URL", server.url)
+    monkeypatch.setattr(units, "SINGLE_UNIT_BYTES", 0)  # a unit per function, small as it is
+    options = CompileOptions(opt_level=0)
+    compile_artifact(MODULE, options, jobs=1, cache=Cache(tmp_path / "a"))
+    checked: list[int] = []
+    real = validator._FuncChecker.__init__
+
+    def spy(self, c, index, body):
+        checked.append(index)
+        real(self, c, index, body)
+
+    monkeypatch.setattr(validator._FuncChecker, "__init__", spy)
+    edited = MODULE.replace(b"\x41\x01\x6a", b"\x41\x02\x6a")  # i32.const 1; i32.add
+    assert edited != MODULE
+    rebuilt = compile_artifact(edited, options, jobs=1, cache=Cache(tmp_path / "b"))
+    assert checked == [1]
+    monkeypatch.delenv("AOT_CACHE_URL")
+    assert rebuilt == compile_artifact(edited, options, jobs=1)
 
 
 def test_a_damaged_remote_entry_is_refused_and_replaced(server, tmp_path):

@@ -18,8 +18,9 @@ Beside the artifacts, the same folders hold the per-unit compile cache
 (`aot.codegen.unitcache`): <key>.o, the object file of one codegen unit, keyed by the
 fingerprint and the unit's inputs (or its LLVM IR, when the module's bytes are not at
 hand), followed by its SHA-256 (a damaged object must never be linked); <key>.seen, the
-mark left for a module environment compiled here, holding what was learnt of its
-function bodies (`Cache.put_mark`, `unitcache.facts_record`), followed by its SHA-256.  They are
+mark left for a module environment compiled here (or by a machine sharing the cache),
+holding what was learnt of its function bodies (`Cache.put_mark`,
+`unitcache.facts_record`), followed by its SHA-256.  They are
 entries like the others: listed, pruned and cleared with them.
 
 With a shared cache, a local miss asks the server before compiling; what is fetched is
@@ -219,23 +220,37 @@ class Cache:
         return self.root / key[:2] / f"{key}{MARK_SUFFIX}"
 
     def put_mark(self, key: str, content: bytes = b"") -> None:
-        """Leave mark `key` holding `content` (in this cache only: it tells about this
-        machine's entries), followed by its SHA-256 as a unit's object."""
-        self._write_unit(self.mark_path(key), content + hashlib.sha256(content).digest())
+        """Leave mark `key` holding `content`, followed by its SHA-256 as a unit's
+        object, here and in the shared cache (whose units a rebuild on another machine
+        finds as this one's)."""
+        data = content + hashlib.sha256(content).digest()
+        self._write_unit(self.mark_path(key), data)
+        if self.remote is not None:
+            self.remote.put("mark", key, data)
 
     def get_mark(self, key: str) -> bytes | None:
-        """The content of mark `key`, or None when absent or damaged (then removed)."""
+        """The content of mark `key` here or in the shared cache, or None when absent or
+        damaged (then removed)."""
         path = self.mark_path(key)
         try:
-            data = path.read_bytes()
+            content = _checked_mark(path.read_bytes())
         except OSError:
+            content = None
+        else:
+            if content is None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        if content is not None:
+            _touch(path)
+            return content
+        data = self.remote.get("mark", key) if self.remote is not None else None
+        if data is None:
             return None
-        content = data[:-_DIGEST]
-        if len(data) < _DIGEST or hashlib.sha256(content).digest() != data[-_DIGEST:]:
-            with contextlib.suppress(OSError):
-                path.unlink()
+        content = _checked_mark(data)
+        if content is None:
+            self.remote.refuse("mark", key, "its SHA-256 does not match")
             return None
-        _touch(path)
+        self._write_unit(path, data)
         return content
 
     # --- maintenance (aot cache ls | info | clear | prune) --------------------------------
@@ -283,6 +298,14 @@ class Cache:
         limit = os.environ.get("AOT_CACHE_MAX_SIZE")
         if limit:
             self.prune(parse_size(limit))
+
+
+def _checked_mark(data: bytes) -> bytes | None:
+    """A stored mark's content (possibly empty), or None when its SHA-256 does not match."""
+    content, digest = data[:-_DIGEST], data[-_DIGEST:]
+    if len(data) < _DIGEST or hashlib.sha256(content).digest() != digest:
+        return None
+    return content
 
 
 def _checked_unit(data: bytes) -> bytes | None:
