@@ -12,10 +12,10 @@ Each aot compile runs in a fresh process, which reports the compile's wall time 
 time (its threads and the worker processes it waits for: `cpu/wall` near 2 means both
 cores busy).  Peak RSS is the larger of the largest process's peak (the compiling
 process's VmHWM, its workers' `ru_maxrss`) and the summed RSS of its process tree,
-sampled every 50 ms (workers' memory adds up; the first is a per-process maximum).  That sum counts the pages the processes share (the LLVM library,
-Python's) once per process; the tree's summed PSS (read as the RSS grows, and every
-second: it is costly to read) counts each page once and is the memory the compile takes
-from the machine.  Interpreter start, imports and exit are outside the compile figure;
+sampled every 50 ms (workers' memory adds up; the first is a per-process maximum).
+That sum counts the pages the processes share (the LLVM library, Python's) once per
+process; the tree's summed PSS (read as the RSS grows, and every second: it is costly
+to read) counts each page once and is the memory the compile takes from the machine.  Interpreter start, imports and exit are outside the compile figure;
 the benchmark's own time for the round includes them (`process_s`: the exit collects
 the compile's cyclic garbage, when it leaves any).
 
