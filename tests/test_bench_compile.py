@@ -23,7 +23,7 @@ MODULE = """(module
 def test_the_edit_swaps_a_commutative_operators_operands(tmp_path):
     data = wat(MODULE)
     edited, func = edited_module(data)
-    assert func == 1  # the first such function from the middle on ("first" subtracts)
+    assert func == 1  # from the middle on: "second", whose i32.mul has two locals
     assert len(edited) == len(data) and edited != data
     changed = [k for k in range(len(data)) if data[k] != edited[k]]
     assert len(changed) == 2 and changed[1] - changed[0] == 2  # local.get 0 <-> local.get 1

@@ -523,23 +523,24 @@ def test_workers_start_before_decoding_unless_the_cache_has_seen_the_module(smal
 def test_workers_get_the_runtime_unit_first_then_the_largest(small_units, many, monkeypatch):
     """The runtime unit's size counts only its functions, yet its entries, trampolines
     and aot_init make it one of the longest jobs: sent last, it kept a core idle."""
-    from aot.codegen import worker
+    import queue
 
     monkeypatch.setattr(pipeline, "PARALLEL_MIN_CODE_BYTES", 0)
-    sent: list[int] = []
-    real = worker.send
+    queued: list[int] = []  # the order the workers take units in
 
-    def spy(stream, message):
-        if message[0] == "unit":
-            sent.append(message[1])
-        real(stream, message)
+    class Recording(queue.SimpleQueue):
+        def put(self, item, block=True, timeout=None):
+            queued.append(item)
+            super().put(item, block, timeout)
 
-    monkeypatch.setattr(worker, "send", spy)
-    aot.compiler.compile_artifact(many, CompileOptions(opt_level=2), jobs=2)
+    monkeypatch.setattr(queue, "SimpleQueue", Recording)
+    profile = CompileProfile()
+    aot.compiler.compile_artifact(many, CompileOptions(opt_level=2), jobs=2, profile=profile)
+    assert profile.jobs == 2  # the workers compiled it
     plan = plan_units(parse(many))
-    assert sorted(sent) == list(range(plan.count)) and plan.count > 2
-    assert sent[0] == plan.runtime_unit
-    sizes = [plan.unit_sizes[k] for k in sent[1:]]
+    assert sorted(queued) == list(range(plan.count)) and plan.count > 2
+    assert queued[0] == plan.runtime_unit
+    sizes = [plan.unit_sizes[k] for k in queued[1:]]
     assert sizes == sorted(sizes, reverse=True)
 
 
