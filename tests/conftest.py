@@ -21,6 +21,21 @@ def wat(text: str) -> bytes:
     return wasmtime.wat2wasm(text)
 
 
+def checked_bodies(monkeypatch) -> list[int]:
+    """The function indices whose bodies the validator checks, from now on."""
+    from aot.wasm import validator
+
+    checked: list[int] = []
+    real = validator._FuncChecker.__init__
+
+    def spy(self, c, index, body):
+        checked.append(index)
+        real(self, c, index, body)
+
+    monkeypatch.setattr(validator._FuncChecker, "__init__", spy)
+    return checked
+
+
 @pytest.fixture
 def instantiate():
     def make(text: str, imports=None, opt_level: int = 2, store=None) -> aot.Instance:

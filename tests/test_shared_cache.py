@@ -21,7 +21,7 @@ import pytest
 import aot
 from aot.abi.fingerprint import read_trailer
 from aot.cache import Cache, CacheWarning
-from tests.conftest import wat
+from tests.conftest import checked_bodies, wat
 
 redis = pytest.importorskip("redis", reason="the redis client is a test dependency")
 
@@ -130,20 +130,12 @@ def test_a_rebuild_on_another_machine_checks_only_the_edited_body(server, tmp_pa
     too: another machine's rebuild decodes and validates only the body that changed."""
     from aot.codegen import CompileOptions, units
     from aot.compiler import compile_artifact
-    from aot.wasm import validator
 
     monkeypatch.setenv("AOT_CACHE_URL", server.url)
     monkeypatch.setattr(units, "SINGLE_UNIT_BYTES", 0)  # a unit per function, small as it is
     options = CompileOptions(opt_level=0)
     compile_artifact(MODULE, options, jobs=1, cache=Cache(tmp_path / "a"))
-    checked: list[int] = []
-    real = validator._FuncChecker.__init__
-
-    def spy(self, c, index, body):
-        checked.append(index)
-        real(self, c, index, body)
-
-    monkeypatch.setattr(validator._FuncChecker, "__init__", spy)
+    checked = checked_bodies(monkeypatch)
     edited = MODULE.replace(b"\x41\x01\x6a", b"\x41\x02\x6a")  # i32.const 1; i32.add
     assert edited != MODULE
     rebuilt = compile_artifact(edited, options, jobs=1, cache=Cache(tmp_path / "b"))

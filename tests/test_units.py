@@ -17,7 +17,7 @@ from aot.codegen import CompileOptions, CompileProfile, pipeline, units
 from aot.codegen.units import plan_units
 from aot.errors import CompileError
 from aot.wasm import parse
-from tests.conftest import wat
+from tests.conftest import checked_bodies, wat
 
 N_FUNCS = 60
 
@@ -544,27 +544,12 @@ def test_workers_get_the_runtime_unit_first_then_the_largest(small_units, many, 
     assert sizes == sorted(sizes, reverse=True)
 
 
-def _checked_bodies(monkeypatch) -> list[int]:
-    """The function indices whose bodies the validator checks, from now on."""
-    from aot.wasm import validator
-
-    checked: list[int] = []
-    real = validator._FuncChecker.__init__
-
-    def spy(self, c, index, body):
-        checked.append(index)
-        real(self, c, index, body)
-
-    monkeypatch.setattr(validator._FuncChecker, "__init__", spy)
-    return checked
-
-
 def test_a_rebuild_checks_only_the_bodies_it_has_not_seen(small_units, tmp_path, many,
                                                           monkeypatch):
     """A compile's mark holds what it learnt of each body (by the body's bytes): a
     rebuild of a module with the same environment neither decodes nor validates again
     the bodies the mark knows."""
-    checked = _checked_bodies(monkeypatch)
+    checked = checked_bodies(monkeypatch)
     options = CompileOptions(opt_level=0)
     aot.compiler.compile_artifact(many, options, jobs=1, cache=tmp_path)
     assert sorted(checked) == list(range(N_FUNCS))
@@ -602,7 +587,7 @@ def test_a_damaged_mark_is_not_believed(small_units, tmp_path, many, monkeypatch
         mark.path.write_bytes(bytes(data))
     else:  # intact, but not a record of body facts this aot reads
         cache.put_mark(mark.key, b'{"format": "aot body facts 0", "bodies": {}}')
-    checked = _checked_bodies(monkeypatch)
+    checked = checked_bodies(monkeypatch)
     assert aot.compiler.compile_artifact(many, options, jobs=1, cache=tmp_path) == clean
     assert sorted(checked) == list(range(N_FUNCS))  # all checked, as in a first compile
     checked.clear()

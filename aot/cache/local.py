@@ -174,35 +174,44 @@ class Cache:
     def get_unit(self, key: str) -> bytes | None:
         """The object stored for `key` here or in the shared cache, or None when absent
         or damaged (then removed)."""
-        path = self.unit_path(key)
-        try:
-            obj = _checked_unit(path.read_bytes())
-        except OSError:
-            obj = None
-        else:
-            if obj is None:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-        if obj is not None:
-            _touch(path)
-            return obj
-        data = self.remote.get("unit", key) if self.remote is not None else None
-        if data is None:
-            return None
-        obj = _checked_unit(data)
-        if obj is None:
-            self.remote.refuse("unit", key, "its SHA-256 does not match")
-            return None
-        self._write_unit(path, data)
-        return obj
+        return self._get_sealed("unit", self.unit_path(key), key)
 
     def put_unit(self, key: str, obj: bytes) -> None:
         """Store a unit's object; concurrent writers of one key write the same bytes, and
         the rename is atomic, so no lock is needed."""
-        data = obj + hashlib.sha256(obj).digest()
-        self._write_unit(self.unit_path(key), data)
+        self._put_sealed("unit", self.unit_path(key), key, obj)
+
+    def _get_sealed(self, kind: str, path: Path, key: str) -> bytes | None:
+        """What `_put_sealed` stored at `path`, or else in the shared cache (kept here
+        once its SHA-256 matches); None when absent or damaged (then removed)."""
+        try:
+            content = _unsealed(path.read_bytes())
+        except OSError:
+            content = None
+        else:
+            if content is None:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        if content is not None:
+            _touch(path)
+            return content
+        data = self.remote.get(kind, key) if self.remote is not None else None
+        if data is None:
+            return None
+        content = _unsealed(data)
+        if content is None:
+            self.remote.refuse(kind, key, "its SHA-256 does not match")
+            return None
+        self._write_unit(path, data)
+        return content
+
+    def _put_sealed(self, kind: str, path: Path, key: str, content: bytes) -> None:
+        """Store `content` followed by its SHA-256 (a damaged entry must never be used)
+        at `path`, and in the shared cache."""
+        data = content + hashlib.sha256(content).digest()
+        self._write_unit(path, data)
         if self.remote is not None:
-            self.remote.put("unit", key, data)
+            self.remote.put(kind, key, data)
 
     @staticmethod
     def _write_unit(path: Path, data: bytes) -> None:
@@ -219,39 +228,16 @@ class Cache:
     def mark_path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{MARK_SUFFIX}"
 
-    def put_mark(self, key: str, content: bytes = b"") -> None:
-        """Leave mark `key` holding `content`, followed by its SHA-256 as a unit's
-        object, here and in the shared cache (whose units a rebuild on another machine
-        finds as this one's)."""
-        data = content + hashlib.sha256(content).digest()
-        self._write_unit(self.mark_path(key), data)
-        if self.remote is not None:
-            self.remote.put("mark", key, data)
+    def put_mark(self, key: str, content: bytes) -> None:
+        """Leave mark `key` holding `content`, stored as a unit's object is, here and in
+        the shared cache (whose units a rebuild on another machine finds as this
+        one's)."""
+        self._put_sealed("mark", self.mark_path(key), key, content)
 
     def get_mark(self, key: str) -> bytes | None:
         """The content of mark `key` here or in the shared cache, or None when absent or
         damaged (then removed)."""
-        path = self.mark_path(key)
-        try:
-            content = _checked_mark(path.read_bytes())
-        except OSError:
-            content = None
-        else:
-            if content is None:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-        if content is not None:
-            _touch(path)
-            return content
-        data = self.remote.get("mark", key) if self.remote is not None else None
-        if data is None:
-            return None
-        content = _checked_mark(data)
-        if content is None:
-            self.remote.refuse("mark", key, "its SHA-256 does not match")
-            return None
-        self._write_unit(path, data)
-        return content
+        return self._get_sealed("mark", self.mark_path(key), key)
 
     # --- maintenance (aot cache ls | info | clear | prune) --------------------------------
 
@@ -300,16 +286,9 @@ class Cache:
             self.prune(parse_size(limit))
 
 
-def _checked_mark(data: bytes) -> bytes | None:
-    """A stored mark's content (possibly empty), or None when its SHA-256 does not match."""
-    content, digest = data[:-_DIGEST], data[-_DIGEST:]
-    if len(data) < _DIGEST or hashlib.sha256(content).digest() != digest:
-        return None
-    return content
-
-
-def _checked_unit(data: bytes) -> bytes | None:
-    """A stored unit's object, or None when its SHA-256 does not match."""
+def _unsealed(data: bytes) -> bytes | None:
+    """A stored unit's object (or mark's content), or None when its SHA-256 does not
+    match."""
     obj, digest = data[:-_DIGEST], data[-_DIGEST:]
     if len(data) <= _DIGEST or hashlib.sha256(obj).digest() != digest:
         return None
