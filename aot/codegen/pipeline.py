@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from aot.cache import Cache
 
 PHASES = ("decode", "plan", "ir", "optimize", "emit", "link")
+_UNIT_PHASES = frozenset({"ir", "optimize", "emit"})  # each unit's, summed as CPU time
 
 # Units smaller than this (wasm code bytes, all units together) are compiled in the
 # calling process even with several jobs: starting workers would cost more than it saves.
@@ -38,8 +39,11 @@ PARALLEL_MIN_CODE_BYTES = 64 * 1024
 
 @dataclass
 class CompileProfile:
-    """Where a compile's time went.  `ir`, `optimize` and `emit` add up the units'
-    times (work, whichever process did it); `wall` is the whole compile's elapsed time."""
+    """Where a compile's time went.  `ir`, `optimize` and `emit` add up the units' CPU
+    times (the thread's, whichever process ran it: a unit waiting for a core does not
+    count); `decode` adds the workers' decoding (CPU) to this process's parse and
+    validation, which with `plan` and `link` are elapsed times; `wall` is the whole
+    compile's."""
 
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
     wall: float = 0.0
@@ -56,7 +60,8 @@ class CompileProfile:
         self.seconds[phase] += seconds
 
     def format(self) -> str:
-        lines = [f"{phase:>9}  {self.seconds[phase]:8.3f} s" for phase in PHASES]
+        lines = [f"{phase:>9}  {self.seconds[phase]:8.3f} s{' CPU' if phase in _UNIT_PHASES else ''}"
+                 for phase in PHASES]
         cached = (f", {self.units_cached} from the cache, {self.units_translated} translated"
                   if self.units_cached else "")
         lines.append(f"{'total':>9}  {self.wall:8.3f} s wall  ({self.units} units{cached}, "
@@ -233,11 +238,11 @@ class _UnitJob:
 
         opts = self.options
         tm = target_machine(opts, opts.target)
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         with gc_paused():
             text = translate_unit(module, opts, opts.target or host_triple(),
                                   str(tm.target_data), self.plan, unit, self.sizes)
-        t1 = time.perf_counter()
+        t1 = time.thread_time()
         ir_bytes = len(text)
         cache, key = self.cache, None
         if cache is not None:
@@ -247,13 +252,13 @@ class _UnitJob:
                 key = unit_key(self.fingerprint, text)
                 obj = cache.get_unit(key)
                 if obj is not None:
-                    return obj, {"ir": time.perf_counter() - t0}, ir_bytes, True
+                    return obj, {"ir": time.thread_time() - t0}, ir_bytes, True
         mod = parse_ir(text)
         del text
         optimize(mod, tm, opts.opt_level)
-        t2 = time.perf_counter()
+        t2 = time.thread_time()
         obj = emit_object(mod, tm)
-        t3 = time.perf_counter()
+        t3 = time.thread_time()
         if cache is not None:
             cache.put_unit(key, obj)
         return obj, {"ir": t1 - t0, "optimize": t2 - t1, "emit": t3 - t2}, ir_bytes, False

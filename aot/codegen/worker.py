@@ -64,7 +64,7 @@ def main() -> None:
             return
         if message[0] == "module":
             _, options, wasm = message
-            t = time.perf_counter()
+            t = time.thread_time()
             # The parent validates the module meanwhile (it refuses an invalid one by
             # closing this pipe); a malformed one ends this worker, unreported.  Bodies
             # are decoded unit by unit, and dropped after: a worker holds one unit's
@@ -74,16 +74,16 @@ def main() -> None:
                                 memory64=options.memory64, threads=options.threads)
             except Exception:  # noqa: BLE001 - the parent's decode reports it
                 return
-            decode_time = time.perf_counter() - t
+            decode_time = time.thread_time() - t
             continue
         if message[0] == "job":
             job = message[1]
             continue
         _, unit = message
         try:
-            t = time.perf_counter()
+            t = time.thread_time()
             with bodies_decoded(module, wasm, job.plan.translated(unit)):
-                decode_time += time.perf_counter() - t
+                decode_time += time.thread_time() - t
                 obj, times, ir_bytes, cached = job.run(module, unit)
         except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
             send(out, ("error", unit, _portable(exc)))
