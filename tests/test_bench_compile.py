@@ -1,5 +1,6 @@
-"""The compile benchmark's edit for its rebuild rows (bench/test_compile.py's
-`edited_module`): new code in one function, same size, same results.  No benchmarking."""
+"""The compile benchmark's helpers (bench/test_compile.py): the edit for its rebuild rows
+(`edited_module`: new code in one function, same size, same results), and the least
+time LLVM's own work allows (`llvm_only_s`, the "LLVM alone" ratios).  No benchmarking."""
 
 from __future__ import annotations
 
