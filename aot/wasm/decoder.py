@@ -716,11 +716,15 @@ class _Decoder:
                 codes.append(body if self.on_body is None
                              else self.on_body(self.m, base + i, body))
             else:  # only where it lies, for `decode_bodies`
-                body_offset = r.pos
-                size = r.length()
-                r.pos += size
-                codes.append(FuncBody([], [], body_offset, r.pos,
-                                      zlib.crc32(r.data[body_offset:r.pos])))
+                codes.append(self._skipped_body())
+
+    def _skipped_body(self, facts: BodyFacts | None = None) -> FuncBody:
+        """The next body, skipped undecoded: where it lies, its CRC-32 and `facts`."""
+        r = self.r
+        body_offset = r.pos
+        size = r.length()
+        r.pos += size
+        return FuncBody([], [], body_offset, r.pos, zlib.crc32(r.data[body_offset:r.pos]), facts)
 
     def _known_body(self, known: Mapping[bytes, BodyFacts]) -> FuncBody | None:
         """The next body as a placeholder with its known facts, skipped undecoded; None
@@ -728,12 +732,9 @@ class _Decoder:
         r = self.r
         body_offset = r.pos
         end = r.length() + r.pos
+        r.pos = body_offset
         facts = known.get(body_key(r.data, body_offset, end))
-        if facts is None:
-            r.pos = body_offset
-            return None
-        r.pos = end
-        return FuncBody([], [], body_offset, end, zlib.crc32(r.data[body_offset:end]), facts)
+        return None if facts is None else self._skipped_body(facts)
 
     def func_body(self, func_index: int) -> FuncBody:
         r = self.r
