@@ -15,9 +15,10 @@ process's VmHWM, its workers' `ru_maxrss`) and the summed RSS of its process tre
 sampled every 50 ms (workers' memory adds up; the first is a per-process maximum).
 That sum counts the pages the processes share (the LLVM library, Python's) once per
 process; the tree's summed PSS (read as the RSS grows, and every second: it is costly
-to read) counts each page once and is the memory the compile takes from the machine.  Interpreter start, imports and exit are outside the compile figure;
-the benchmark's own time for the round includes them (`process_s`: the exit collects
-the compile's cyclic garbage, when it leaves any).
+to read) counts each page once and is the memory the compile takes from the machine.
+Interpreter start, imports and exit are outside the compile figure; the benchmark's own
+time for the round includes them (`process_s`: the exit collects the compile's cyclic
+garbage, when it leaves any).
 
 A development loop's rebuild, at -O2 and -O0: the module compiled once into an empty
 unit cache, then one function edited (two operands of a commutative operator swapped:
@@ -52,6 +53,7 @@ import pytest
 import wasmtime
 
 import aot
+from aot.wasm.opcodes import LOCAL_GET, OPCODES_BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE_DIR = ROOT / "bench" / "modules"
@@ -152,19 +154,16 @@ def run_wasmtime(engine: wasmtime.Engine, module: wasmtime.Module, program: Prog
 CHILD = r"""
 import json, resource, sys, time
 from aot.codegen import CompileOptions, CompileProfile
+from aot.codegen.pipeline import peak_rss_mb
 from aot.compiler import compile_artifact
 import aot.wasm  # the compiler's imports happen before the clock starts
 
-def own_peak_kb():
-    # VmHWM: this process's ru_maxrss started at the benchmark's own peak (spawned with
-    # vfork, Linux carries the parent's high-water mark over the exec).
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
-
 def usage():
+    # The peak: this process's VmHWM (spawned with vfork, its ru_maxrss would start at
+    # the benchmark's own peak) or its workers'.
     own, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     return (own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
-            max(own_peak_kb(), kids.ru_maxrss))
+            int(peak_rss_mb() * 1024))
 
 wasm, opt_level, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 cache = sys.argv[4] if len(sys.argv) > 4 else False  # a folder: the unit cache
@@ -399,8 +398,7 @@ def row(name: str, data: bytes) -> dict:
 ENGINES = ["aot-O2", "aot-O1", "aot-O0", "aot-O2-rebuild", "aot-O0-rebuild", "wasmtime"]
 
 # Commutative i32 operators: their two operands may be swapped without changing the program.
-_COMMUTATIVE = frozenset({0x6A, 0x6C, 0x71, 0x72, 0x73})  # add, mul, and, or, xor
-_LOCAL_GET = 0x20
+_COMMUTATIVE = frozenset(OPCODES_BY_NAME[f"i32.{op}"].code for op in ("add", "mul", "and", "or", "xor"))
 
 
 def edited_module(data: bytes) -> tuple[bytes, int]:
@@ -417,7 +415,7 @@ def edited_module(data: bytes) -> tuple[bytes, int]:
     for k in [*range(n // 2, n), *range(n // 2)]:
         code = module.codes[k].code
         for a, b, op in zip(code, code[1:], code[2:]):
-            if (a.op == b.op == _LOCAL_GET and a.imm != b.imm and op.op in _COMMUTATIVE):
+            if (a.op == b.op == LOCAL_GET and a.imm != b.imm and op.op in _COMMUTATIVE):
                 edited = bytearray(data)
                 x, y = data[a.offset:b.offset], data[b.offset:op.offset]
                 edited[a.offset:op.offset] = y + x

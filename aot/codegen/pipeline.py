@@ -174,7 +174,7 @@ def compile_module(module: Module, options: CompileOptions, *, wasm: bytes | Non
             cache.put_mark(seen_key(job.fingerprint, wasm, module), facts_record(wasm, module))
         cache.auto_prune()
     profile.wall += time.perf_counter() - started
-    profile.peak_rss_mb = _peak_rss_mb()
+    profile.peak_rss_mb = peak_rss_mb()
     return artifact
 
 
@@ -191,7 +191,7 @@ def _account(profile: CompileProfile, plan: UnitPlan, unit: int, times: dict[str
         profile.functions_compiled += len(plan.units[unit])
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     """The largest peak RSS among this process and the workers it waited for.  This
     process's own from /proc (VmHWM): Linux starts a process's ru_maxrss at its
     parent's peak when it was spawned with vfork (as subprocess does), which would
