@@ -202,25 +202,25 @@ class Cache:
         if content is None:
             self.remote.refuse(kind, key, "its SHA-256 does not match")
             return None
-        self._write_unit(path, data)
+        self._write_sealed(path, data)
         return content
 
     def _put_sealed(self, kind: str, path: Path, key: str, content: bytes) -> None:
         """Store `content` followed by its SHA-256 (a damaged entry must never be used)
         at `path`, and in the shared cache."""
         data = content + hashlib.sha256(content).digest()
-        self._write_unit(path, data)
+        self._write_sealed(path, data)
         if self.remote is not None:
             self.remote.put(kind, key, data)
 
     @staticmethod
-    def _write_unit(path: Path, data: bytes) -> None:
+    def _write_sealed(path: Path, data: bytes) -> None:
         # A cache that cannot be written (a read-only folder, a full disk) is skipped:
         # it is an optimization.
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
             # No fsync: a compile of a unit per function writes a thousand of these, and
-            # a unit damaged by a crash fails its SHA-256 and is compiled again.
+            # a unit or mark damaged by a crash fails its SHA-256 and is made again.
             write_atomic(path, data, sync=False)
 
     # --- marks: what a compile here left for the next compile of a module like it ---------
